@@ -12,6 +12,18 @@
 namespace hearth {
 namespace {
 constexpr int kSpinIterations = 20000;  // roughly 50-100 us before a worker sleeps
+constexpr int kPausesBeforeYield = 256;  // then give the core away: another process may need it
+
+// Spin-waits politely: pause instructions first, then yields, so that an
+// oversubscribed machine (two multi-threaded processes on two cores) still runs
+// whichever thread has the work.
+inline void relax(int spins) {
+  if (spins < kPausesBeforeYield) {
+    HEARTH_CPU_RELAX();
+  } else {
+    std::this_thread::yield();
+  }
+}
 }
 
 ThreadPool::ThreadPool(int n_threads) {
@@ -42,7 +54,7 @@ void ThreadPool::worker_main(int index) {
     uint32_t gen;
     while ((gen = generation_.load(std::memory_order_acquire)) == seen) {
       if (++spins < kSpinIterations) {
-        HEARTH_CPU_RELAX();
+        relax(spins);
       } else {
         generation_.wait(seen, std::memory_order_acquire);
       }
@@ -67,7 +79,7 @@ void ThreadPool::parallel_for(int64_t n_tasks, const std::function<void(int64_t,
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_all();
   run_tasks(0);
-  while (pending_.load(std::memory_order_acquire) != 0) HEARTH_CPU_RELAX();
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) relax(spins);
   job_ = nullptr;
 }
 

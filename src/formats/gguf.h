@@ -1,6 +1,7 @@
 // GGUF v2/v3 reader (memory-mapped, zero-copy) and writer.
 // The reader validates everything it is given: a malformed file throws
-// hearth::Error(kFormat) naming the file and the problem, it never crashes.
+// hearth::Error(kFormat) naming the file and the problem, it never crashes; a file
+// this build cannot read (GGUF v1, big-endian, unknown tensor type) throws kUnsupported.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,13 @@ enum class GgufType : uint32_t {
   kUint8 = 0, kInt8 = 1, kUint16 = 2, kInt16 = 3, kUint32 = 4, kInt32 = 5,
   kFloat32 = 6, kBool = 7, kString = 8, kArray = 9, kUint64 = 10, kInt64 = 11, kFloat64 = 12,
 };
-const char* gguf_type_name(GgufType type);
+const char* gguf_type_name(GgufType type);  // "uint8", ..., "float64"; "invalid" otherwise
+
+// Arrays may hold arrays, but only this many levels deep (counting the outer
+// one): the reader recurses per level, so a hostile file must not choose the depth.
+inline constexpr int kGgufMaxArrayDepth = 4;
+// Alignment of the tensor data when a file has no general.alignment key.
+inline constexpr uint64_t kGgufDefaultAlignment = 32;
 
 // One metadata value. Scalars are stored widened; strings are views into the
 // mapping (reader) or owned (values built for the writer). Arrays hold their
@@ -29,6 +36,9 @@ const char* gguf_type_name(GgufType type);
 class GgufValue {
  public:
   GgufValue() = default;
+  // make_uint/make_int take any integer type and make_float float32/float64;
+  // a value that does not fit the type, or a wrong type, throws Error(kInvalidArgument).
+  // make_array requires every element to have type elem_type.
   static GgufValue make_uint(GgufType type, uint64_t v);
   static GgufValue make_int(GgufType type, int64_t v);
   static GgufValue make_float(GgufType type, double v);
@@ -57,6 +67,9 @@ class GgufValue {
   bool as_bool() const;
   std::string_view as_string() const;
   const std::vector<GgufValue>& as_array() const;
+
+  // Same type and same contents; floats compare bit for bit (any NaN equals any NaN).
+  friend bool operator==(const GgufValue& a, const GgufValue& b);
 
  private:
   GgufType type_ = GgufType::kUint8;
@@ -113,6 +126,8 @@ class GgufFile {
   const uint8_t* data_section() const { return base_ + data_offset_; }
   uint64_t data_offset() const { return data_offset_; }
   uint64_t file_size() const { return size_; }
+  // The mapping behind open(); null for parse(), whose bytes belong to the caller.
+  const MappedFile* mapping() const { return mapping_.get(); }
 
  private:
   GgufFile() = default;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "core/cpu_features.h"
 
@@ -14,6 +16,8 @@ class ThreadPool;
 namespace hearth::cpu {
 
 // ---- element-wise (activation.cpp, elementwise.cpp) ----
+// Here and in rms_norm the output may be the very buffer of an input (in place),
+// but must not overlap one partly.
 void add(const float* a, const float* b, float* y, int64_t n);         // y = a + b
 void mul(const float* a, const float* b, float* y, int64_t n);         // y = a * b
 void scale(const float* x, float s, float* y, int64_t n);              // y = x * s
@@ -23,6 +27,9 @@ void silu(const float* x, float* y, int64_t n);                        // x * si
 void gelu(const float* x, float* y, int64_t n);                        // tanh approximation
 void swiglu(const float* gate, const float* up, float* y, int64_t n);  // silu(gate) * up
 void geglu(const float* gate, const float* up, float* y, int64_t n);   // gelu(gate) * up
+// y = x rounded to the nearest f16 value (ties to even), kept as f32: what storing
+// to an f16 cache and reading back gives.
+void round_to_f16(const float* x, float* y, int64_t n);
 
 // ---- normalisation (norm.cpp) ----
 // Each of n_rows rows of n: y = x / sqrt(mean(x^2) + eps) * weight (weight may be null).
@@ -65,9 +72,25 @@ struct AttentionParams {
 // reference runtime: q is rounded to f16 before q.k, probabilities are rounded to
 // f16 before the weighted sum of v, accumulation is f32.
 // scratch must hold attention_scratch_floats(params, pool threads) floats.
+// out may be q itself when head_dim_k == head_dim_v. Scores are scale * q.k, then
+// softcap * tanh(score * (1/softcap)) when softcap > 0: the cap sees scaled scores,
+// as with gemma2's pre-scaled queries in llama.cpp.
 int64_t attention_scratch_floats(const AttentionParams& p, int n_threads);
 void attention(const AttentionParams& p, const float* q, const uint16_t* k_cache,
                const uint16_t* v_cache, float* out, float* scratch, ThreadPool* pool);
+
+// ---- which implementation runs (tests, benchmarks) ----
+// The vector paths are Google Highway code compiled for several targets. These are
+// the ones this CPU can run, best first: "AVX3", "AVX2", "SSE4", "SCALAR" (the last
+// is Highway's one-lane fallback, not the ref:: functions).
+std::vector<std::string> ops_vector_targets();
+// Makes the public functions above run one path: a name from ops_vector_targets(),
+// "ref" for the scalar references, or "" for the automatic choice (the best target,
+// capped by HEARTH_ISA; HEARTH_ISA=scalar means ref). Returns false for a name it
+// cannot run. Process-wide and not thread-safe: for tests and benchmarks.
+bool set_ops_path(const std::string& name);
+// The path the public functions run now ("ref" or a target name).
+std::string ops_active_path();
 
 // Scalar references of everything above, for tests and as the fallback.
 namespace ref {
@@ -79,6 +102,7 @@ void silu(const float* x, float* y, int64_t n);
 void gelu(const float* x, float* y, int64_t n);
 void swiglu(const float* gate, const float* up, float* y, int64_t n);
 void geglu(const float* gate, const float* up, float* y, int64_t n);
+void round_to_f16(const float* x, float* y, int64_t n);
 void rms_norm(const float* x, const float* weight, float* y, int64_t n_rows, int64_t n, float eps);
 void softmax(float* x, int64_t n);
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot,

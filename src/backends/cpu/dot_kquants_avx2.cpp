@@ -1,0 +1,290 @@
+// AVX2 kernels for the k-quant formats: q4_K/q5_K/q6_K x q8_K dot products and the q8_K
+// activation quantizer. Compiled per function for AVX2+FMA+F16C, chosen at run time.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "quant/blocks_kquants.h"
+
+#define HEARTH_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+namespace hearth::cpu {
+
+using quant::BlockQ4K;
+using quant::BlockQ5K;
+using quant::BlockQ6K;
+using quant::BlockQ8K;
+using quant::kQK;
+
+namespace {
+
+HEARTH_AVX2 inline float hsum_ps(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+HEARTH_AVX2 inline float hsum_ps(__m128 s) {
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// The 6-bit scales and mins of q4_K/q5_K as 8 int16 each (see unpack_k4_scales).
+HEARTH_AVX2 inline void unpack_scales_mins(const uint8_t* packed, __m128i* sc, __m128i* m) {
+  uint32_t w[3];
+  std::memcpy(w, packed, sizeof(w));
+  const uint64_t sc8 = (w[0] & 0x3f3f3f3fu) |
+                       static_cast<uint64_t>((w[2] & 0x0f0f0f0fu) | ((w[0] >> 2) & 0x30303030u)) << 32;
+  const uint64_t m8 = (w[1] & 0x3f3f3f3fu) |
+                      static_cast<uint64_t>(((w[2] >> 4) & 0x0f0f0f0fu) | ((w[1] >> 2) & 0x30303030u)) << 32;
+  *sc = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(sc8)));
+  *m = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(static_cast<int64_t>(m8)));
+}
+
+// A pshufb mask that broadcasts int16 element j of each 128-bit lane.
+HEARTH_AVX2 inline __m256i pick_i16(int j) {
+  return _mm256_set1_epi16(static_cast<int16_t>(((2 * j + 1) << 8) | (2 * j)));
+}
+
+// The mins term of one q4_K/q5_K block, sum_j m[j] * (bsums[2j] + bsums[2j+1]), as four
+// int32 partial sums: the pair sums fit int16 (at most 32 * 127).
+HEARTH_AVX2 inline __m128i mins_dot(__m128i m16, const int16_t* bsums) {
+  const __m128i b0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bsums));
+  const __m128i b1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bsums + 8));
+  return _mm_madd_epi16(_mm_hadd_epi16(b0, b1), m16);
+}
+
+// Moves bit S of every byte to bit 4 (other bits are masked off by the caller). 16-bit
+// shifts by at most 4 never carry a bit from one byte into bit 4 of its neighbour.
+template <int S>
+HEARTH_AVX2 inline __m256i bit_to_4(__m256i v) {
+  if constexpr (S < 4) return _mm256_slli_epi16(v, 4 - S);
+  else if constexpr (S > 4) return _mm256_srli_epi16(v, S - 4);
+  else return v;
+}
+
+// One 64-element chunk c of a q4_K/q5_K block: weights lo (sub-block 2c) and hi (2c+1)
+// as unsigned bytes against the activations; products summed in int16 pairs by maddubs
+// (at most 2 * 31 * 127, no saturation), then weighted by the sub-block scales.
+HEARTH_AVX2 inline __m256i chunk_dot(__m256i lo, __m256i hi, const int8_t* act, __m256i scales, int c) {
+  const __m256i p_lo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act)));
+  const __m256i p_hi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act + 32)));
+  const __m256i s_lo = _mm256_madd_epi16(p_lo, _mm256_shuffle_epi8(scales, pick_i16(2 * c)));
+  const __m256i s_hi = _mm256_madd_epi16(p_hi, _mm256_shuffle_epi8(scales, pick_i16(2 * c + 1)));
+  return _mm256_add_epi32(s_lo, s_hi);
+}
+
+template <int C>
+HEARTH_AVX2 inline __m256i q4_chunk(const BlockQ4K& w, const int8_t* act, __m256i scales) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * C));
+  return chunk_dot(_mm256_and_si256(q, low4), _mm256_and_si256(_mm256_srli_epi16(q, 4), low4), act + 64 * C,
+                   scales, C);
+}
+
+template <int C>
+HEARTH_AVX2 inline __m256i q5_chunk(const BlockQ5K& w, const int8_t* act, __m256i hbits, __m256i scales) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  const __m256i bit4 = _mm256_set1_epi8(0x10);
+  const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * C));
+  const __m256i lo = _mm256_or_si256(_mm256_and_si256(q, low4), _mm256_and_si256(bit_to_4<2 * C>(hbits), bit4));
+  const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4),
+                                     _mm256_and_si256(bit_to_4<2 * C + 1>(hbits), bit4));
+  return chunk_dot(lo, hi, act + 64 * C, scales, C);
+}
+
+// pshufb masks for q6_K: group g (32 elements) takes scale 2g for its first 16 and
+// 2g + 1 for its last 16 elements.
+HEARTH_AVX2 inline __m128i q6_scale_pick(int g) {
+  return _mm_set_epi64x(0x0101010101010101LL * (2 * g + 1), 0x0101010101010101LL * (2 * g));
+}
+
+HEARTH_AVX2 inline __m256i q6_group_dot(__m256i q, const int8_t* act, __m128i scales8, int g) {
+  const __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act)));
+  const __m256i s = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales8, q6_scale_pick(g)));
+  return _mm256_madd_epi16(p, s);
+}
+
+// Horizontal max/min of accumulators that never hold a NaN.
+HEARTH_AVX2 inline float hmax_ps(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+}
+HEARTH_AVX2 inline float hmin_ps(__m256 v) {
+  __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+  return _mm_cvtss_f32(_mm_min_ss(m, _mm_movehdup_ps(m)));
+}
+
+// The first of the kQK elements whose magnitude is `magnitude` (which one occurs).
+HEARTH_AVX2 inline float first_of_magnitude(const float* x, float magnitude) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256 target = _mm256_set1_ps(magnitude);
+  for (int i = 0; i < kQK; i += 8) {
+    const __m256 eq = _mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(x + i), abs_mask), target, _CMP_EQ_OQ);
+    if (const int hits = _mm256_movemask_ps(eq)) return x[i + __builtin_ctz(static_cast<unsigned>(hits))];
+  }
+  return magnitude;
+}
+
+}  // namespace
+
+HEARTH_AVX2 float vec_dot_q4_k_q8_k_avx2(int64_t n, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockQ4K*>(vw);
+  const auto* a = static_cast<const BlockQ8K*>(va);
+  __m256 acc = _mm256_setzero_ps();
+  __m128 acc_m = _mm_setzero_ps();
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const float d = a[b].d * _cvtsh_ss(w[b].d);
+    const float dmin = a[b].d * _cvtsh_ss(w[b].dmin);
+    __m128i sc16, m16;
+    unpack_scales_mins(w[b].scales, &sc16, &m16);
+    acc_m = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(mins_dot(m16, a[b].bsums)), acc_m);
+
+    const __m256i scales = _mm256_broadcastsi128_si256(sc16);
+    // Two independent sums shorten the add chain; chunks unrolled so the scale masks are constants.
+    const __m256i s01 = _mm256_add_epi32(q4_chunk<0>(w[b], a[b].qs, scales), q4_chunk<1>(w[b], a[b].qs, scales));
+    const __m256i s23 = _mm256_add_epi32(q4_chunk<2>(w[b], a[b].qs, scales), q4_chunk<3>(w[b], a[b].qs, scales));
+    const __m256i sumi = _mm256_add_epi32(s01, s23);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return hsum_ps(acc) - hsum_ps(acc_m);
+}
+
+HEARTH_AVX2 float vec_dot_q5_k_q8_k_avx2(int64_t n, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockQ5K*>(vw);
+  const auto* a = static_cast<const BlockQ8K*>(va);
+  __m256 acc = _mm256_setzero_ps();
+  __m128 acc_m = _mm_setzero_ps();
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const float d = a[b].d * _cvtsh_ss(w[b].d);
+    const float dmin = a[b].d * _cvtsh_ss(w[b].dmin);
+    __m128i sc16, m16;
+    unpack_scales_mins(w[b].scales, &sc16, &m16);
+    acc_m = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(mins_dot(m16, a[b].bsums)), acc_m);
+
+    const __m256i scales = _mm256_broadcastsi128_si256(sc16);
+    const __m256i hbits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qh));
+    __m256i sumi = q5_chunk<0>(w[b], a[b].qs, hbits, scales);
+    sumi = _mm256_add_epi32(sumi, q5_chunk<1>(w[b], a[b].qs, hbits, scales));
+    sumi = _mm256_add_epi32(sumi, q5_chunk<2>(w[b], a[b].qs, hbits, scales));
+    sumi = _mm256_add_epi32(sumi, q5_chunk<3>(w[b], a[b].qs, hbits, scales));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return hsum_ps(acc) - hsum_ps(acc_m);
+}
+
+// Works on q = stored value in 0..63 (unsigned, as maddubs needs) and takes the -32
+// offset off once per block as 32 * sum_k scale[k] * bsums[k].
+HEARTH_AVX2 float vec_dot_q6_k_q8_k_avx2(int64_t n, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockQ6K*>(vw);
+  const auto* a = static_cast<const BlockQ8K*>(va);
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  const __m256i hi2 = _mm256_set1_epi8(0x30);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const float d = a[b].d * _cvtsh_ss(w[b].d);
+    const __m128i scales8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales));
+    const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].bsums));
+    const __m256i offset = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scales8), bsums);
+
+    __m256i sumi = _mm256_setzero_si256();
+#pragma GCC unroll 2  // unrolled, the scale shuffle masks become constants
+    for (int h = 0; h < 2; ++h) {
+      const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].ql + 64 * h));
+      const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].ql + 64 * h + 32));
+      const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qh + 32 * h));
+      const __m256i q0 = _mm256_or_si256(_mm256_and_si256(ql0, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), hi2));
+      const __m256i q1 = _mm256_or_si256(_mm256_and_si256(ql1, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), hi2));
+      const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), _mm256_and_si256(qh, hi2));
+      const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
+                                         _mm256_and_si256(_mm256_srli_epi16(qh, 2), hi2));
+      const int8_t* act = a[b].qs + 128 * h;
+      sumi = _mm256_add_epi32(sumi, q6_group_dot(q0, act, scales8, 4 * h + 0));
+      sumi = _mm256_add_epi32(sumi, q6_group_dot(q1, act + 32, scales8, 4 * h + 1));
+      sumi = _mm256_add_epi32(sumi, q6_group_dot(q2, act + 64, scales8, 4 * h + 2));
+      sumi = _mm256_add_epi32(sumi, q6_group_dot(q3, act + 96, scales8, 4 * h + 3));
+    }
+    sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(offset, 5));
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+  }
+  return hsum_ps(acc);
+}
+
+// Same bytes as quant::quantize_row_q8_k for every input: the first element of largest
+// magnitude sets the sign of the scale, and rounding uses the same add-1.5*2^23 trick with
+// the same int8 truncation, so even degenerate blocks (inf, NaN, a scale that overflows)
+// come out identical rather than merely close.
+HEARTH_AVX2 void quantize_row_q8_k_avx2(const float* x, void* vy, int64_t n) {
+  auto* y = static_cast<BlockQ8K*>(vy);
+  const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const __m256i max_q = _mm256_set1_epi32(127);
+  const __m256 magic = _mm256_set1_ps(12582912.0f);
+  const __m256i mantissa = _mm256_set1_epi32(0x007fffff);
+  const __m256i half_range = _mm256_set1_epi32(0x00400000);
+  for (int64_t b = 0; b < n / kQK; ++b, x += kQK) {
+    // The element of largest magnitude is the largest or the smallest value; tracking
+    // both finds its sign without a second pass unless +v and -v tie. max_ps/min_ps
+    // return the second operand (the accumulator) for a NaN element, so NaNs are skipped
+    // as the scalar `ax > amax` test skips them. Two chains each hide the latency.
+    __m256 hi0 = _mm256_setzero_ps(), hi1 = hi0, lo0 = hi0, lo1 = hi0;
+    for (int i = 0; i < kQK; i += 16) {
+      const __m256 v0 = _mm256_loadu_ps(x + i), v1 = _mm256_loadu_ps(x + i + 8);
+      hi0 = _mm256_max_ps(v0, hi0);
+      hi1 = _mm256_max_ps(v1, hi1);
+      lo0 = _mm256_min_ps(v0, lo0);
+      lo1 = _mm256_min_ps(v1, lo1);
+    }
+    const float hi = hmax_ps(_mm256_max_ps(hi0, hi1));
+    const float lo = hmin_ps(_mm256_min_ps(lo0, lo1));
+    float max;
+    if (hi > -lo) {
+      max = hi;
+    } else if (-lo > hi) {
+      max = lo;
+    } else if (hi == 0.0f) {
+      std::memset(&y[b], 0, sizeof(y[b]));
+      continue;
+    } else {
+      max = first_of_magnitude(x, hi);
+    }
+    const float iscale = -127.0f / max;
+    const __m256 vscale = _mm256_set1_ps(iscale);
+    __m128i sums[4];
+    for (int i = 0; i < kQK; i += 64) {
+      __m256i q[8];  // fully unrolled below, so these live in registers
+#pragma GCC unroll 8
+      for (int k = 0; k < 8; ++k) {
+        __m256 v = _mm256_mul_ps(vscale, _mm256_loadu_ps(x + i + 8 * k));
+        // Two roundings, as in the scalar code: keep the compiler from fusing into an FMA.
+        __asm__("" : "+x"(v));
+        const __m256i bits = _mm256_castps_si256(_mm256_add_ps(v, magic));
+        const __m256i r = _mm256_min_epi32(_mm256_sub_epi32(_mm256_and_si256(bits, mantissa), half_range), max_q);
+        q[k] = _mm256_srai_epi32(_mm256_slli_epi32(r, 24), 24);  // the scalar int8 cast keeps the low byte
+      }
+      // bsums: each 16-element group is q[2g] + q[2g+1]; three hadds and a lane fold
+      // give the four group sums of these 64 elements in order.
+      const __m256i s01 = _mm256_hadd_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+      const __m256i s23 = _mm256_hadd_epi32(_mm256_add_epi32(q[4], q[5]), _mm256_add_epi32(q[6], q[7]));
+      const __m256i s = _mm256_hadd_epi32(s01, s23);
+      sums[i / 64] = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+      // packs work within 128-bit lanes; the permute restores element order.
+#pragma GCC unroll 2
+      for (int k = 0; k < 8; k += 4) {
+        const __m256i p16a = _mm256_packs_epi32(q[k], q[k + 1]);
+        const __m256i p16b = _mm256_packs_epi32(q[k + 2], q[k + 3]);
+        const __m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b), perm);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[b].qs + i + 8 * k), p8);
+      }
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y[b].bsums), _mm_packs_epi32(sums[0], sums[1]));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y[b].bsums + 8), _mm_packs_epi32(sums[2], sums[3]));
+    y[b].d = 1.0f / iscale;
+  }
+}
+
+}  // namespace hearth::cpu

@@ -1,0 +1,371 @@
+// AVX2 (+FMA, F16C) dot kernels and activation converters for f32, f16, bf16 and
+// the 32-element block formats. Compiled per function with target attributes;
+// dot_legacy.cpp hands them out only where cpu_features() reports AVX2.
+#include <cstring>
+
+#include "backends/cpu/vec_dot.h"
+#include "core/half.h"
+#include "quant/blocks_legacy.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define HEARTH_HAVE_X86 1
+#endif
+
+namespace hearth::cpu {
+
+#if HEARTH_HAVE_X86
+
+#define HEARTH_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+namespace {
+
+using quant::BlockQ4_0;
+using quant::BlockQ4_1;
+using quant::BlockQ5_0;
+using quant::BlockQ5_1;
+using quant::BlockQ8_0;
+using quant::BlockQ8_1;
+using quant::kLegacyBlock;
+
+// ---- helpers ----
+
+HEARTH_AVX2 inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+HEARTH_AVX2 inline int hsum_i32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm_cvtsi128_si32(s);
+}
+
+HEARTH_AVX2 inline float hmax(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+HEARTH_AVX2 inline float half(uint16_t h) { return _cvtsh_ss(h); }
+
+// 16 bytes of packed nibbles → 32 bytes in element order (low nibbles are
+// elements 0..15, high nibbles 16..31, exactly the activation's order). A
+// broadcast load and a per-lane shift keep this off the shuffle port, which the
+// f16 scale conversions already keep busy.
+HEARTH_AVX2 inline __m256i unpack_nibbles(const uint8_t* qs) {
+  const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(qs)));
+  const __m256i shifted = _mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4));
+  return _mm256_and_si256(shifted, _mm256_set1_epi8(0x0f));
+}
+
+// Four f16 fields `stride` bytes apart → four floats in one conversion.
+HEARTH_AVX2 inline __m128 load_halves4(const void* first, size_t stride) {
+  const auto* p = static_cast<const uint8_t*>(first);
+  uint16_t h[4];
+  for (int k = 0; k < 4; ++k) std::memcpy(&h[k], p + k * stride, 2);
+  const uint64_t packed = static_cast<uint64_t>(h[0]) | static_cast<uint64_t>(h[1]) << 16 |
+                          static_cast<uint64_t>(h[2]) << 32 | static_cast<uint64_t>(h[3]) << 48;
+  return _mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<long long>(packed)));
+}
+
+// Bit j of the 32-bit qh → byte j = 0xff when set, 0 when clear.
+HEARTH_AVX2 inline __m256i unpack_bits(const uint8_t* qh) {
+  uint32_t bits;
+  std::memcpy(&bits, qh, 4);
+  // pshufb works within 128-bit lanes; each lane holds all four qh bytes, so
+  // byte j simply picks byte j / 8.
+  const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,  //
+                                        2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(bits)), pick);
+  const __m256i bit = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
+  return _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+}
+
+HEARTH_AVX2 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+
+// Sum of u[k] * s[k] in 8 int32 lanes (u unsigned ≤ 31 here, s signed: pairs
+// stay far below int16 saturation).
+HEARTH_AVX2 inline __m256i dot_u8s8(__m256i u, __m256i s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+// (u - offset) · s without leaving 8-bit inputs: u·s - offset·s, still in int16.
+HEARTH_AVX2 inline __m256i dot_u8s8_offset(__m256i u, __m256i s, __m256i offset) {
+  const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(u, s), _mm256_maddubs_epi16(offset, s));
+  return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+// Signed · signed: move x's sign onto y so maddubs sees |x| unsigned (x = -128
+// works). Needs y ≠ -128, which the activation quantisers (|q| ≤ 127) guarantee.
+HEARTH_AVX2 inline __m256i dot_s8s8(__m256i x, __m256i y) {
+  return dot_u8s8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+}
+
+// ---- float kernels ----
+
+HEARTH_AVX2 float dot_f32(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const float*>(w);
+  const auto* y = static_cast<const float*>(a);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(),
+         acc3 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), acc1);
+    acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16), acc2);
+    acc3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24), acc3);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc0);
+  float sum = hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+  for (; i < n; ++i) sum += x[i] * y[i];
+  return sum;
+}
+
+HEARTH_AVX2 inline __m256 load_f16x8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+HEARTH_AVX2 float dot_f16(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const uint16_t*>(w);
+  const auto* y = static_cast<const uint16_t*>(a);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(),
+         acc3 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm256_fmadd_ps(load_f16x8(x + i), load_f16x8(y + i), acc0);
+    acc1 = _mm256_fmadd_ps(load_f16x8(x + i + 8), load_f16x8(y + i + 8), acc1);
+    acc2 = _mm256_fmadd_ps(load_f16x8(x + i + 16), load_f16x8(y + i + 16), acc2);
+    acc3 = _mm256_fmadd_ps(load_f16x8(x + i + 24), load_f16x8(y + i + 24), acc3);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(load_f16x8(x + i), load_f16x8(y + i), acc0);
+  float sum = hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+  for (; i < n; ++i) sum += half(x[i]) * half(y[i]);
+  return sum;
+}
+
+// bf16 is the top half of an f32: widen to 32 bits and shift into place.
+HEARTH_AVX2 inline __m256 load_bf16x8(const uint16_t* p) {
+  const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
+}
+
+HEARTH_AVX2 float dot_bf16(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const uint16_t*>(w);
+  const auto* y = static_cast<const uint16_t*>(a);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(),
+         acc3 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    acc0 = _mm256_fmadd_ps(load_bf16x8(x + i), load_bf16x8(y + i), acc0);
+    acc1 = _mm256_fmadd_ps(load_bf16x8(x + i + 8), load_bf16x8(y + i + 8), acc1);
+    acc2 = _mm256_fmadd_ps(load_bf16x8(x + i + 16), load_bf16x8(y + i + 16), acc2);
+    acc3 = _mm256_fmadd_ps(load_bf16x8(x + i + 24), load_bf16x8(y + i + 24), acc3);
+  }
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(load_bf16x8(x + i), load_bf16x8(y + i), acc0);
+  float sum = hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
+  for (; i < n; ++i) sum += bf16_to_f32(x[i]) * bf16_to_f32(y[i]);
+  return sum;
+}
+
+// ---- block kernels ----
+// Each block's integer dot lands in 8 int32 lanes that are scaled by d_w * d_a
+// and accumulated in float; two blocks per iteration on separate accumulators
+// keep the FMA latency chain off the critical path.
+
+HEARTH_AVX2 inline __m256i idot_q4_0(const BlockQ4_0& x, const BlockQ8_0& y) {
+  return dot_u8s8_offset(unpack_nibbles(x.qs), load256(y.qs), _mm256_set1_epi8(8));
+}
+HEARTH_AVX2 inline __m256i idot_q4_1(const BlockQ4_1& x, const BlockQ8_1& y) {
+  return dot_u8s8(unpack_nibbles(x.qs), load256(y.qs));
+}
+HEARTH_AVX2 inline __m256i q5_values(const uint8_t* qs, const uint8_t* qh) {
+  return _mm256_or_si256(unpack_nibbles(qs), _mm256_and_si256(unpack_bits(qh), _mm256_set1_epi8(0x10)));
+}
+HEARTH_AVX2 inline __m256i idot_q5_0(const BlockQ5_0& x, const BlockQ8_0& y) {
+  return dot_u8s8_offset(q5_values(x.qs, x.qh), load256(y.qs), _mm256_set1_epi8(16));
+}
+HEARTH_AVX2 inline __m256i idot_q5_1(const BlockQ5_1& x, const BlockQ8_1& y) {
+  return dot_u8s8(q5_values(x.qs, x.qh), load256(y.qs));
+}
+HEARTH_AVX2 inline __m256i idot_q8_0(const BlockQ8_0& x, const BlockQ8_0& y) {
+  return dot_s8s8(load256(x.qs), load256(y.qs));
+}
+
+template <typename W, typename A>
+HEARTH_AVX2 inline __m256 scaled(const W& x, const A& y, __m256i isum, __m256 acc) {
+  return _mm256_fmadd_ps(_mm256_set1_ps(half(x.d) * half(y.d)), _mm256_cvtepi32_ps(isum), acc);
+}
+
+// d_w * d_a of blocks i..i+3, converted four at a time.
+template <typename W, typename A>
+HEARTH_AVX2 inline __m128 scales4(const W* x, const A* y) {
+  return _mm_mul_ps(load_halves4(&x->d, sizeof(W)), load_halves4(&y->d, sizeof(A)));
+}
+
+// Four blocks per iteration on two accumulators (the FMA latency chain stays off
+// the critical path); a remainder of up to three blocks goes one at a time.
+template <typename W, typename A, __m256i (*kIdot)(const W&, const A&)>
+HEARTH_AVX2 inline __m256 dot_blocks(const W* x, const A* y, int64_t nb) {
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 4 <= nb; i += 4) {
+    alignas(16) float d[4];
+    _mm_store_ps(d, scales4(x + i, y + i));
+    acc0 = _mm256_fmadd_ps(_mm256_broadcast_ss(d + 0), _mm256_cvtepi32_ps(kIdot(x[i], y[i])), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_broadcast_ss(d + 1), _mm256_cvtepi32_ps(kIdot(x[i + 1], y[i + 1])), acc1);
+    acc0 = _mm256_fmadd_ps(_mm256_broadcast_ss(d + 2), _mm256_cvtepi32_ps(kIdot(x[i + 2], y[i + 2])), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_broadcast_ss(d + 3), _mm256_cvtepi32_ps(kIdot(x[i + 3], y[i + 3])), acc1);
+  }
+  for (; i < nb; ++i) acc0 = scaled(x[i], y[i], kIdot(x[i], y[i]), acc0);
+  return _mm256_add_ps(acc0, acc1);
+}
+
+// Symmetric formats: sum of d_w * d_a * idot over blocks.
+template <typename W, typename A, __m256i (*kIdot)(const W&, const A&)>
+HEARTH_AVX2 float dot_symmetric(int64_t n, const void* w, const void* a) {
+  return hsum(dot_blocks<W, A, kIdot>(static_cast<const W*>(w), static_cast<const A*>(a), n / kLegacyBlock));
+}
+
+// Affine formats add m_w * s_a per block (s_a = d_a * sum(q_a)).
+template <typename W, __m256i (*kIdot)(const W&, const BlockQ8_1&)>
+HEARTH_AVX2 float dot_affine(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const W*>(w);
+  const auto* y = static_cast<const BlockQ8_1*>(a);
+  const int64_t nb = n / kLegacyBlock;
+  __m128 offsets4 = _mm_setzero_ps();
+  int64_t i = 0;
+  for (; i + 4 <= nb; i += 4)
+    offsets4 = _mm_fmadd_ps(load_halves4(&x[i].m, sizeof(W)), load_halves4(&y[i].s, sizeof(BlockQ8_1)), offsets4);
+  float offsets = 0.0f;
+  for (; i < nb; ++i) offsets += half(x[i].m) * half(y[i].s);
+  __m128 o = _mm_add_ps(offsets4, _mm_movehl_ps(offsets4, offsets4));
+  o = _mm_add_ss(o, _mm_movehdup_ps(o));
+  return hsum(dot_blocks<W, BlockQ8_1, kIdot>(x, y, nb)) + _mm_cvtss_f32(o) + offsets;
+}
+
+// ---- activation converters (bit-identical to the scalar references) ----
+
+// roundf: halves go away from zero. t - trunc(t) is exact, so comparing it to
+// 0.5 decides the rounding with no double rounding (unlike trunc(t + 0.5)).
+HEARTH_AVX2 inline __m256i rne(__m256 t) {
+  return _mm256_cvtps_epi32(_mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+}
+HEARTH_AVX2 inline __m256i round_away(__m256 t) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 r = _mm256_round_ps(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  const __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(t, r));
+  const __m256 up = _mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+  const __m256 step = _mm256_or_ps(_mm256_and_ps(t, sign), _mm256_set1_ps(1.0f));
+  return _mm256_cvtps_epi32(_mm256_add_ps(r, _mm256_and_ps(up, step)));
+}
+
+// One q8 activation block: the same float operations as the scalar activation
+// quantiser in dot_legacy.cpp (d = amax / 127, q = nearest-even(x * (127 / amax))). Returns the 32 int8 values in order; q_sum gets
+// their per-lane sums.
+HEARTH_AVX2 inline __m256i quantize_q8_block(const float* x, uint16_t* d_half, float* d_out, __m256i* q_sum) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 v0 = _mm256_loadu_ps(x), v1 = _mm256_loadu_ps(x + 8), v2 = _mm256_loadu_ps(x + 16),
+               v3 = _mm256_loadu_ps(x + 24);
+  const __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                 _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+  const float amax = hmax(m);
+  const float d = amax / 127.0f;
+  const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+  *d_half = f32_to_f16(d);
+  *d_out = d;
+  const __m256 vid = _mm256_set1_ps(id);
+  const __m256i i0 = rne(_mm256_mul_ps(v0, vid)), i1 = rne(_mm256_mul_ps(v1, vid)),
+                i2 = rne(_mm256_mul_ps(v2, vid)), i3 = rne(_mm256_mul_ps(v3, vid));
+  if (q_sum) *q_sum = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+  // The two packs interleave 4-element groups across lanes; the permute puts
+  // the groups back in element order.
+  const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+  return _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+HEARTH_AVX2 void quantize_q8_0(const float* x, void* y, int64_t n) {
+  auto* b = static_cast<BlockQ8_0*>(y);
+  for (int64_t i = 0; i < n / kLegacyBlock; ++i) {
+    float d;
+    const __m256i q = quantize_q8_block(x + i * kLegacyBlock, &b[i].d, &d, nullptr);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(b[i].qs), q);
+  }
+}
+
+HEARTH_AVX2 void quantize_q8_1(const float* x, void* y, int64_t n) {
+  auto* b = static_cast<BlockQ8_1*>(y);
+  for (int64_t i = 0; i < n / kLegacyBlock; ++i) {
+    float d;
+    __m256i sums;
+    const __m256i q = quantize_q8_block(x + i * kLegacyBlock, &b[i].d, &d, &sums);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(b[i].qs), q);
+    b[i].s = f32_to_f16(static_cast<float>(hsum_i32(sums)) * d);
+  }
+}
+
+HEARTH_AVX2 void f32_to_f16_row(const float* x, void* y, int64_t n) {
+  auto* out = static_cast<uint16_t*>(y);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), h);
+  }
+  for (; i < n; ++i) out[i] = f32_to_f16(x[i]);
+}
+
+// Round to nearest even on the integer bits; NaNs stay quiet NaNs.
+HEARTH_AVX2 inline __m256i f32_to_bf16x8(__m256 v) {
+  const __m256i x = _mm256_castps_si256(v);
+  const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(1));
+  const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(x, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), lsb)), 16);
+  const __m256i is_nan =
+      _mm256_cmpgt_epi32(_mm256_and_si256(x, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
+  const __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(0x40));
+  return _mm256_blendv_epi8(rounded, quiet, is_nan);
+}
+
+HEARTH_AVX2 void f32_to_bf16_row(const float* x, void* y, int64_t n) {
+  auto* out = static_cast<uint16_t*>(y);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i r = f32_to_bf16x8(_mm256_loadu_ps(x + i));
+    const __m128i h = _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), h);
+  }
+  for (; i < n; ++i) out[i] = f32_to_bf16(x[i]);
+}
+
+void f32_copy(const float* x, void* y, int64_t n) { std::memcpy(y, x, static_cast<size_t>(n) * sizeof(float)); }
+
+}  // namespace
+
+bool legacy_kernels_avx2(DType weight_type, WeightKernels* out) {
+  WeightKernels k;
+  switch (weight_type) {
+    case DType::kF32: k = {DType::kF32, f32_copy, dot_f32}; break;
+    case DType::kF16: k = {DType::kF16, f32_to_f16_row, dot_f16}; break;
+    case DType::kBF16: k = {DType::kBF16, f32_to_bf16_row, dot_bf16}; break;
+    case DType::kQ4_0: k = {DType::kQ8_0, quantize_q8_0, dot_symmetric<BlockQ4_0, BlockQ8_0, idot_q4_0>}; break;
+    case DType::kQ4_1: k = {DType::kQ8_1, quantize_q8_1, dot_affine<BlockQ4_1, idot_q4_1>}; break;
+    case DType::kQ5_0: k = {DType::kQ8_0, quantize_q8_0, dot_symmetric<BlockQ5_0, BlockQ8_0, idot_q5_0>}; break;
+    case DType::kQ5_1: k = {DType::kQ8_1, quantize_q8_1, dot_affine<BlockQ5_1, idot_q5_1>}; break;
+    case DType::kQ8_0: k = {DType::kQ8_0, quantize_q8_0, dot_symmetric<BlockQ8_0, BlockQ8_0, idot_q8_0>}; break;
+    default: return false;
+  }
+  k.isa = Isa::kAvx2;
+  *out = k;
+  return true;
+}
+
+#else  // not x86
+
+bool legacy_kernels_avx2(DType, WeightKernels*) { return false; }
+
+#endif
+
+}  // namespace hearth::cpu

@@ -1,0 +1,31 @@
+// Matrix multiplication of f32 activations by weights of any supported dtype:
+// y[t][j] = sum_k w[j][k] * x[t][k], threaded over weight rows.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace hearth {
+class ThreadPool;
+}
+
+namespace hearth::cpu {
+
+struct MatMulShape {
+  DType weight_type = DType::kF32;
+  int64_t k = 0;         // inner dimension (weight row length)
+  int64_t n_out = 0;     // weight rows = output columns
+  int64_t n_tokens = 0;  // activation rows
+};
+
+// Bytes of scratch matmul needs for the converted activations of this shape.
+size_t matmul_scratch_bytes(const MatMulShape& shape);
+
+// w: n_out rows of k elements in weight_type, row-major; x: n_tokens rows of k
+// floats; y: n_tokens rows of n_out floats. pool may be null (single thread).
+void matmul(const MatMulShape& shape, const void* w, const float* x, float* y, void* scratch,
+            ThreadPool* pool);
+
+}  // namespace hearth::cpu

@@ -1,0 +1,23 @@
+// The subcommands of `hearth`: each file registers its options on the root app
+// and returns the action to run when that subcommand is chosen.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace hearth::cli {
+
+using Action = std::function<int()>;
+
+struct Command {
+  CLI::App* app;
+  Action run;
+};
+
+Command add_run_command(CLI::App& root);
+Command add_chat_command(CLI::App& root);
+Command add_info_command(CLI::App& root);
+Command add_tokenize_command(CLI::App& root);
+
+}  // namespace hearth::cli

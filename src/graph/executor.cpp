@@ -1,0 +1,163 @@
+#include "graph/executor.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
+#include "backends/cpu/matmul.h"
+#include "backends/cpu/ops.h"
+#include "core/error.h"
+#include "core/half.h"
+#include "core/thread_pool.h"
+#include "quant/quantize.h"
+
+namespace hearth::graph {
+namespace {
+
+uint8_t* aligned_alloc_bytes(size_t bytes, const char* what) {
+  const size_t rounded = (std::max<size_t>(bytes, 64) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded);
+  if (!p) throw Error(ErrorCode::kOutOfMemory, std::string("cannot allocate ") + what + " of " +
+                                                   std::to_string(rounded) + " bytes");
+  return static_cast<uint8_t*>(p);
+}
+
+cpu::AttentionParams attention_params(const Node& node, const Graph& g, int64_t n_tokens, int64_t n_past) {
+  cpu::AttentionParams ap;
+  ap.n_tokens = n_tokens;
+  ap.n_past = n_past;
+  ap.n_head = node.p.n_head;
+  ap.n_head_kv = node.p.n_head_kv;
+  ap.head_dim_k = node.p.head_dim;
+  ap.head_dim_v = node.p.head_dim_v;
+  ap.kv_stride = g.kv_dim_k;
+  ap.scale = node.p.scale;
+  ap.sliding_window = node.p.sliding_window;
+  ap.softcap = node.p.softcap;
+  return ap;
+}
+
+}  // namespace
+
+Executor::Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool* pool)
+    : graph_(std::move(g)), max_tokens_(max_tokens), max_context_(max_context), pool_(pool) {
+  if (max_tokens <= 0 || max_context <= 0)
+    throw Error(ErrorCode::kInvalidArgument, "executor needs a positive batch size and context");
+  if (graph_.kv_dim_k != graph_.kv_dim_v)
+    throw Error(ErrorCode::kUnsupported, "key and value caches of different widths are not supported");
+  plan_ = plan_memory(graph_, max_tokens, max_tokens);
+  // Scratch serves one node at a time: the largest matmul's converted
+  // activations or the attention's per-thread buffers.
+  size_t scratch = 0;
+  const int threads = pool ? pool->size() : 1;
+  for (const Node& node : graph_.nodes) {
+    if (node.op == OpKind::kMatMul) {
+      const Weight& w = graph_.weights[node.weight];
+      scratch = std::max(scratch, cpu::matmul_scratch_bytes({w.type, w.cols, w.rows, max_tokens}));
+    } else if (node.op == OpKind::kAttention) {
+      cpu::AttentionParams ap = attention_params(node, graph_, max_tokens, max_context - max_tokens);
+      ap.n_past = std::max<int64_t>(0, max_context - max_tokens);
+      scratch = std::max(scratch, static_cast<size_t>(cpu::attention_scratch_floats(ap, threads)) * sizeof(float));
+    }
+  }
+  scratch_bytes_ = scratch;
+  arena_ = aligned_alloc_bytes(static_cast<size_t>(plan_.arena_bytes), "activation arena");
+  scratch_ = aligned_alloc_bytes(scratch_bytes_, "kernel scratch");
+}
+
+Executor::~Executor() {
+  std::free(arena_);
+  std::free(scratch_);
+}
+
+const float* Executor::run(const Batch& batch) {
+  if (batch.n_tokens <= 0 || batch.n_tokens > max_tokens_)
+    throw Error(ErrorCode::kInvalidArgument, "batch of " + std::to_string(batch.n_tokens) +
+                                                 " tokens; this executor takes 1 to " + std::to_string(max_tokens_));
+  if (batch.n_outputs <= 0 || batch.n_outputs > batch.n_tokens)
+    throw Error(ErrorCode::kInvalidArgument, "n_outputs must be within 1..n_tokens");
+  if (batch.n_past < 0 || batch.n_past + batch.n_tokens > std::min(batch.kv_capacity, max_context_))
+    throw Error(ErrorCode::kInvalidArgument,
+                "context full: " + std::to_string(batch.n_past + batch.n_tokens) + " positions needed, " +
+                    std::to_string(std::min(batch.kv_capacity, max_context_)) + " available");
+  for (const Node& node : graph_.nodes) run_node(node, batch);
+  return value(graph_.logits);
+}
+
+void Executor::run_node(const Node& node, const Batch& batch) {
+  const Graph& g = graph_;
+  auto rows_of = [&](int32_t v) {
+    return g.values[v].rows == Rows::kTokens ? batch.n_tokens : batch.n_outputs;
+  };
+  float* out = node.out >= 0 ? value(node.out) : nullptr;
+  const float* in0 = node.in[0] >= 0 ? value(node.in[0]) : nullptr;
+  const float* in1 = node.in[1] >= 0 ? value(node.in[1]) : nullptr;
+  const int64_t rows = node.out >= 0 ? rows_of(node.out) : rows_of(node.in[0]);
+  const int64_t cols = node.out >= 0 ? g.values[node.out].cols : g.values[node.in[0]].cols;
+  const int64_t n = rows * cols;
+
+  switch (node.op) {
+    case OpKind::kEmbed: {
+      const Weight& w = g.weights[node.weight];
+      const int64_t row_bytes = dtype_row_bytes(w.type, w.cols);
+      for (int64_t t = 0; t < rows; ++t) {
+        const int32_t tok = batch.tokens[t];
+        if (tok < 0 || tok >= w.rows)
+          throw Error(ErrorCode::kInvalidArgument,
+                      "token id " + std::to_string(tok) + " is outside the vocabulary (0.." +
+                          std::to_string(w.rows - 1) + ")");
+        quant::dequantize_row(w.type, static_cast<const uint8_t*>(w.data) + tok * row_bytes, out + t * cols, cols);
+      }
+      break;
+    }
+    case OpKind::kRmsNorm: {
+      const int64_t group = node.p.group > 0 ? node.p.group : cols;
+      const float* weight = node.weight >= 0 ? static_cast<const float*>(g.weights[node.weight].data) : nullptr;
+      cpu::rms_norm(in0, weight, out, n / group, group, node.p.eps);
+      break;
+    }
+    case OpKind::kMatMul: {
+      const Weight& w = g.weights[node.weight];
+      cpu::matmul({w.type, w.cols, w.rows, rows}, w.data, in0, out, scratch_, pool_);
+      break;
+    }
+    case OpKind::kAdd: cpu::add(in0, in1, out, n); break;
+    case OpKind::kMul: cpu::mul(in0, in1, out, n); break;
+    case OpKind::kAddBias:
+      cpu::add_row_broadcast(in0, static_cast<const float*>(g.weights[node.weight].data), out, rows, cols);
+      break;
+    case OpKind::kScale: cpu::scale(in0, node.p.scale, out, n); break;
+    case OpKind::kRope: {
+      if (out != in0) std::copy(in0, in0 + n, out);
+      cpu::rope(out, rows, node.p.n_head, node.p.head_dim, node.p.n_rot, batch.positions, node.p.freq_base,
+                node.p.freq_scale, node.p.rope == RopeKind::kNeox ? cpu::RopeMode::kNeox : cpu::RopeMode::kNormal);
+      break;
+    }
+    case OpKind::kStoreKv: {
+      const KvLayer& kv = batch.kv[node.p.layer];
+      const int64_t width = g.kv_dim_k;
+      for (int64_t t = 0; t < rows; ++t) {
+        uint16_t* k = kv.k + (batch.n_past + t) * width;
+        uint16_t* v = kv.v + (batch.n_past + t) * width;
+        quant::quantize_row(DType::kF16, in0 + t * width, k, width);
+        quant::quantize_row(DType::kF16, in1 + t * width, v, width);
+      }
+      break;
+    }
+    case OpKind::kAttention: {
+      const KvLayer& kv = batch.kv[node.p.layer];
+      const cpu::AttentionParams ap = attention_params(node, g, rows, batch.n_past);
+      cpu::attention(ap, in0, kv.k, kv.v, out, reinterpret_cast<float*>(scratch_), pool_);
+      break;
+    }
+    case OpKind::kSwiGlu: cpu::swiglu(in0, in1, out, n); break;
+    case OpKind::kGeGlu: cpu::geglu(in0, in1, out, n); break;
+    case OpKind::kLastRows: {
+      const int64_t in_rows = rows_of(node.in[0]);
+      std::copy(in0 + (in_rows - rows) * cols, in0 + in_rows * cols, out);
+      break;
+    }
+  }
+}
+
+}  // namespace hearth::graph

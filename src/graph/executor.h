@@ -1,0 +1,65 @@
+// Executor: runs a planned graph on the CPU backend. Everything a pass needs
+// (arena, matmul and attention scratch) is allocated once here, so a forward
+// pass performs no heap allocation.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "graph/graph.h"
+#include "graph/memory_planner.h"
+
+namespace hearth {
+class ThreadPool;
+}
+
+namespace hearth::graph {
+
+// One layer's key/value cache: f16 bits, position p at k + p * kv_dim_k.
+struct KvLayer {
+  uint16_t* k = nullptr;
+  uint16_t* v = nullptr;
+};
+
+struct Batch {
+  const int32_t* tokens = nullptr;
+  const int32_t* positions = nullptr;  // n_tokens positions: n_past, n_past+1, ...
+  int64_t n_tokens = 0;
+  int64_t n_past = 0;       // tokens already in the caches
+  int64_t n_outputs = 1;    // logits for the last n_outputs tokens
+  const KvLayer* kv = nullptr;  // g.n_layers entries
+  int64_t kv_capacity = 0;      // positions each cache holds
+};
+
+class Executor {
+ public:
+  // Plans the arena of g for batches of up to max_tokens tokens (and outputs).
+  Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool* pool);
+  ~Executor();
+
+  // Runs one forward pass; returns n_outputs rows of logits (valid until the next run).
+  // Throws hearth::Error for a batch that does not fit what was planned.
+  const float* run(const Batch& batch);
+
+  const Graph& graph() const { return graph_; }
+  const ArenaPlan& plan() const { return plan_; }
+  int64_t max_tokens() const { return max_tokens_; }
+  int64_t scratch_bytes() const { return static_cast<int64_t>(scratch_bytes_); }
+  int64_t n_vocab() const { return graph_.values[graph_.logits].cols; }
+
+ private:
+  float* value(int32_t id) { return reinterpret_cast<float*>(arena_ + graph_.values[id].offset); }
+  void run_node(const Node& node, const Batch& batch);
+
+  Graph graph_;
+  ArenaPlan plan_;
+  int64_t max_tokens_;
+  int64_t max_context_;
+  ThreadPool* pool_;
+  uint8_t* arena_ = nullptr;
+  uint8_t* scratch_ = nullptr;
+  size_t scratch_bytes_ = 0;
+};
+
+}  // namespace hearth::graph

@@ -1,0 +1,21 @@
+#include "models/model.h"
+
+#include <chrono>
+
+#include "models/architectures.h"
+
+namespace hearth::models {
+
+std::shared_ptr<const Model> Model::load(const std::string& path) {
+  const auto start = std::chrono::steady_clock::now();
+  std::shared_ptr<Model> m(new Model());
+  m->file_ = formats::GgufFile::open(path);
+  m->hparams_ = read_hparams(*m->file_);
+  m->tokenizer_ = Tokenizer::from_gguf(*m->file_);
+  m->graph_ = build_graph(*m->file_, m->hparams_);
+  for (const auto& t : m->file_->tensors()) m->weight_bytes_ += t.n_bytes();
+  m->load_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return m;
+}
+
+}  // namespace hearth::models

@@ -1,0 +1,48 @@
+#include "runtime/chat.h"
+
+#include "core/error.h"
+#include "runtime/chat_template.h"
+
+namespace hearth::runtime {
+namespace {
+
+std::string builtin_for_arch(const std::string& arch) {
+  if (arch.rfind("gemma", 0) == 0) return "gemma";
+  return "chatml";
+}
+
+}  // namespace
+
+ChatFormatter::ChatFormatter(const models::Model& model) : model_(model) {
+  template_text_ = model.chat_template();
+  source_ = "gguf";
+  if (template_text_.empty()) {
+    const std::string name = builtin_for_arch(model.hparams().arch);
+    auto builtin = builtin_chat_template(name);
+    if (!builtin) throw Error(ErrorCode::kInternal, "built-in chat template '" + name + "' is missing");
+    template_text_ = *builtin;
+    source_ = "builtin:" + name;
+  }
+}
+
+std::string ChatFormatter::render(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const auto& m : messages) list.push_back({{"role", m.role}, {"content", m.content}});
+  const models::Tokenizer& tok = model_.tokenizer();
+  ChatRenderOptions options;
+  options.add_generation_prompt = add_generation_prompt;
+  if (tok.bos_id() >= 0) options.bos_token = tok.token_text(tok.bos_id());
+  if (tok.eos_id() >= 0) options.eos_token = tok.token_text(tok.eos_id());
+  return render_chat_template(template_text_, list, options);
+}
+
+std::vector<int32_t> ChatFormatter::tokenize(const std::vector<ChatMessage>& messages,
+                                             bool add_generation_prompt) const {
+  const std::string text = render(messages, add_generation_prompt);
+  const models::Tokenizer& tok = model_.tokenizer();
+  // Templates that write the BOS text themselves must not get a second one.
+  const bool has_bos_text = tok.bos_id() >= 0 && text.rfind(tok.token_text(tok.bos_id()), 0) == 0;
+  return tok.encode(text, /*add_special=*/!has_bos_text, /*parse_special=*/true);
+}
+
+}  // namespace hearth::runtime

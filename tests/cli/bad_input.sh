@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Each bad invocation must exit with status 1 or 2, print exactly one line on
+# stderr that names the problem, and never crash or hang.
+set -u
+hearth=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+model="${HEARTH_HOME:-$HOME/.cache/hearth}/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+[[ -f $model ]] || { echo "FAIL: default model missing ($model); run scripts/setup.sh"; exit 1; }
+
+head -c 1000000 "$model" > "$tmp/truncated.gguf"
+echo "this is not a model" > "$tmp/not-a-model.gguf"
+: > "$tmp/empty.gguf"
+
+passed=0 failed=0
+expect() {  # expect "description" "pattern the error line must match" args...
+  local what=$1 pattern=$2; shift 2
+  timeout 60 "$hearth" "$@" > "$tmp/out" 2> "$tmp/err"
+  local rc=$? lines
+  lines=$(wc -l < "$tmp/err")
+  if [[ $rc -ne 1 && $rc -ne 2 ]]; then
+    echo "FAIL $what: exit status $rc (want 1 or 2)"; cat "$tmp/err"; failed=$((failed+1)); return
+  fi
+  if [[ $lines -ne 1 ]]; then
+    echo "FAIL $what: $lines lines on stderr (want 1)"; cat "$tmp/err"; failed=$((failed+1)); return
+  fi
+  if ! grep -qiE -- "$pattern" "$tmp/err"; then
+    echo "FAIL $what: '$(cat "$tmp/err")' does not match /$pattern/"; failed=$((failed+1)); return
+  fi
+  echo "ok   $what (exit $rc): $(cat "$tmp/err")"; passed=$((passed+1))
+}
+
+expect "truncated GGUF" "truncated\.gguf.*(truncat|end of|past|left in the file)" run -m "$tmp/truncated.gguf" -p hi -n 1
+expect "not a GGUF file" "not-a-model\.gguf.*(magic|not a GGUF)" run -m "$tmp/not-a-model.gguf" -p hi -n 1
+expect "empty file" "empty\.gguf" info "$tmp/empty.gguf"
+expect "missing file" "no-such-model\.gguf" run -m "$tmp/no-such-model.gguf" -p hi
+expect "negative token count" "n-predict|-n" run -p hi -n -5
+expect "non-numeric temperature" "temp.*abc|abc.*temp" run -p hi --temp abc
+expect "temperature out of range" "temperature" run -p hi --temp 1e9
+expect "top-p out of range" "top-p" run -p hi --top-p 7
+expect "absurd context" "context" run -p hi -c 100000000000
+expect "unknown flag" "--frobnicate" run -p hi --frobnicate
+expect "missing prompt" "prompt" run
+expect "directory as model" "directory" run -m "$tmp" -p hi
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
