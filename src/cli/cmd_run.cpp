@@ -101,7 +101,9 @@ Command add_run_command(CLI::App& root) {
   app->add_flag("--chat", flags->chat, "format the prompt as a user turn with the model's chat template");
   app->add_flag("--json", flags->json, "print one JSON object: token ids, text, timings");
   app->add_flag("--no-bos", flags->no_bos, "do not add the BOS token the vocabulary asks for");
-  app->add_option("--stop", flags->stop, "stop before this string (repeatable)");
+  app->add_option("--stop", flags->stop, "stop before this string (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app->add_option("--logits", flags->logits_file, "write the logits at the last prompt position (f32) to FILE");
   return {app, [flags] { return run(*flags); }};
 }

@@ -55,8 +55,9 @@ Executor::Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool*
       const Weight& w = graph_.weights[node.weight];
       scratch = std::max(scratch, cpu::matmul_scratch_bytes({w.type, w.cols, w.rows, max_tokens}));
     } else if (node.op == OpKind::kAttention) {
-      cpu::AttentionParams ap = attention_params(node, graph_, max_tokens, max_context - max_tokens);
-      ap.n_past = std::max<int64_t>(0, max_context - max_tokens);
+      // The most positions a batch can attend over: a full batch at the end of the context.
+      const cpu::AttentionParams ap =
+          attention_params(node, graph_, max_tokens, std::max<int64_t>(0, max_context - max_tokens));
       scratch = std::max(scratch, static_cast<size_t>(cpu::attention_scratch_floats(ap, threads)) * sizeof(float));
     }
   }

@@ -1,7 +1,6 @@
 #include "runtime/chat.h"
 
 #include "core/error.h"
-#include "runtime/chat_template.h"
 
 namespace hearth::runtime {
 namespace {
@@ -14,15 +13,16 @@ std::string builtin_for_arch(const std::string& arch) {
 }  // namespace
 
 ChatFormatter::ChatFormatter(const models::Model& model) : model_(model) {
-  template_text_ = model.chat_template();
+  std::string text = model.chat_template();
   source_ = "gguf";
-  if (template_text_.empty()) {
+  if (text.empty()) {
     const std::string name = builtin_for_arch(model.hparams().arch);
     auto builtin = builtin_chat_template(name);
     if (!builtin) throw Error(ErrorCode::kInternal, "built-in chat template '" + name + "' is missing");
-    template_text_ = *builtin;
+    text = *builtin;
     source_ = "builtin:" + name;
   }
+  template_ = ChatTemplate::parse(text);
 }
 
 std::string ChatFormatter::render(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const {
@@ -33,7 +33,7 @@ std::string ChatFormatter::render(const std::vector<ChatMessage>& messages, bool
   options.add_generation_prompt = add_generation_prompt;
   if (tok.bos_id() >= 0) options.bos_token = tok.token_text(tok.bos_id());
   if (tok.eos_id() >= 0) options.eos_token = tok.token_text(tok.eos_id());
-  return render_chat_template(template_text_, list, options);
+  return template_->render(list, options);
 }
 
 std::vector<int32_t> ChatFormatter::tokenize(const std::vector<ChatMessage>& messages,

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "models/model.h"
+#include "runtime/chat_template.h"
 
 namespace hearth::runtime {
 
@@ -29,7 +31,7 @@ class ChatFormatter {
 
  private:
   const models::Model& model_;
-  std::string template_text_;
+  std::optional<ChatTemplate> template_;  // parsed once, rendered per turn
   std::string source_;
 };
 

@@ -95,12 +95,13 @@ ChatTemplate ChatTemplate::parse(std::string_view template_text) {
 
 std::string ChatTemplate::render(const nlohmann::ordered_json& messages, const ChatRenderOptions& options) const {
   if (!messages.is_array()) {
-    throw Error(ErrorCode::kInvalidArgument, std::string("chat messages must be a JSON array, not ") + messages.type_name());
+    throw Error(ErrorCode::kInvalidArgument,
+                std::string("chat messages must be a JSON array, not ") + messages.type_name());
   }
   for (size_t i = 0; i < messages.size(); ++i) {
     if (!messages[i].is_object()) {
-      throw Error(ErrorCode::kInvalidArgument, "chat message " + std::to_string(i) + " must be a JSON object, not " +
-                                                   messages[i].type_name());
+      throw Error(ErrorCode::kInvalidArgument,
+                  "chat message " + std::to_string(i) + " must be a JSON object, not " + messages[i].type_name());
     }
   }
   if (!options.extra_context.is_null() && !options.extra_context.is_object()) {

@@ -5,11 +5,10 @@
 
 #include <ctime>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "runtime/jinja_interpreter.h"
 

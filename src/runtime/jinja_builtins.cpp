@@ -192,12 +192,23 @@ std::string escape_html(const std::string& s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&#34;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -324,12 +335,17 @@ Value f_capitalize(const Value& in, CallArgs& args) {
 Value f_length(const Value& in, CallArgs& args) {
   ArgReader(args, "length", {});
   switch (in.kind()) {
-    case Value::Kind::kUndefined: return Value(0);
-    case Value::Kind::kString: return Value(static_cast<int64_t>(utf8_length(in.as_string())));
+    case Value::Kind::kUndefined:
+      return Value(0);
+    case Value::Kind::kString:
+      return Value(static_cast<int64_t>(utf8_length(in.as_string())));
     case Value::Kind::kList:
-    case Value::Kind::kTuple: return Value(static_cast<int64_t>(in.items().size()));
-    case Value::Kind::kDict: return Value(static_cast<int64_t>(in.entries().size()));
-    default: throw JinjaError("object of type '" + in.type_name() + "' has no len()");
+    case Value::Kind::kTuple:
+      return Value(static_cast<int64_t>(in.items().size()));
+    case Value::Kind::kDict:
+      return Value(static_cast<int64_t>(in.entries().size()));
+    default:
+      throw JinjaError("object of type '" + in.type_name() + "' has no len()");
   }
 }
 
@@ -424,13 +440,10 @@ Value f_indent(const Value& in, CallArgs& args) {
     const size_t nl = s.find('\n', pos);
     const std::string line = s.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
     const bool last_segment = nl == std::string::npos;
-    // A trailing newline leaves an empty last segment, which is not a line.
-    const bool is_line = !(last_segment && line.empty() && !first_line);
-    if (is_line) {
-      const bool indent_it = first_line ? first : (blank || !line.empty());
-      if (indent_it) out += indention;
-      out += line;
-    }
+    // A trailing newline leaves an empty last segment, indented only when blank lines are.
+    const bool indent_it = first_line ? first : (blank || !line.empty());
+    if (indent_it) out += indention;
+    out += line;
     if (last_segment) break;
     out += '\n';
     pos = nl + 1;
@@ -618,7 +631,8 @@ Value f_sum(const Value& in, CallArgs& args) {
     if (!total.is_number() || !v.is_number()) {
       throw JinjaError("sum: unsupported operand types '" + total.type_name() + "' and '" + v.type_name() + "'");
     }
-    total = total.is_float() || v.is_float() ? Value(total.as_float() + v.as_float()) : Value(total.as_int() + v.as_int());
+    total =
+        total.is_float() || v.is_float() ? Value(total.as_float() + v.as_float()) : Value(total.as_int() + v.as_int());
   }
   return total;
 }
@@ -629,20 +643,23 @@ Value f_title(const Value& in, CallArgs& args) {
 }
 
 Value f_tojson(const Value& in, CallArgs& args) {
-  ArgReader a(args, "tojson", {"indent", "ensure_ascii", "separators", "sort_keys"});
+  // transformers' parameter order: a positional argument is ensure_ascii, not indent.
+  ArgReader a(args, "tojson", {"ensure_ascii", "indent", "separators", "sort_keys"});
   JsonFormat format;
-  if (a.has(0) && !a.get(0).is_none()) {
+  format.ensure_ascii = a.get(0).truthy();
+  if (a.has(1) && !a.get(1).is_none()) {
     // Python's json.dumps indents by a string as given, or by that many spaces.
-    if (a.get(0).is_string()) {
-      format.indent = a.get(0).as_string();
+    if (a.get(1).is_string()) {
+      format.indent = a.get(1).as_string();
     } else {
-      format.indent = std::string(static_cast<size_t>(std::clamp<int64_t>(require_int(a.get(0), "tojson indent"), 0, 64)), ' ');
+      format.indent =
+          std::string(static_cast<size_t>(std::clamp<int64_t>(require_int(a.get(1), "tojson indent"), 0, 64)), ' ');
     }
   }
-  format.ensure_ascii = a.get(1).truthy();
   if (a.has(2) && !a.get(2).is_none()) {
     const Value& seps = a.get(2);
-    if (!seps.is_sequence() || seps.items().size() != 2) throw JinjaError("tojson separators must be a pair of strings");
+    if (!seps.is_sequence() || seps.items().size() != 2)
+      throw JinjaError("tojson separators must be a pair of strings");
     format.item_separator = require_string(seps.items()[0], "tojson item separator");
     format.key_separator = require_string(seps.items()[1], "tojson key separator");
   }
@@ -686,16 +703,46 @@ Value f_wordcount(const Value& in, CallArgs& args) {
 
 const std::unordered_map<std::string_view, FilterFn>& filters() {
   static const std::unordered_map<std::string_view, FilterFn> table = {
-      {"abs", f_abs},          {"attr", f_attr},       {"capitalize", f_capitalize}, {"count", f_length},
-      {"d", f_default},        {"default", f_default}, {"dictsort", f_dictsort},     {"e", f_escape},
-      {"escape", f_escape},    {"first", f_first},     {"float", f_float},           {"forceescape", f_escape},
-      {"indent", f_indent},    {"int", f_int},         {"items", f_items},           {"join", f_join},
-      {"last", f_last},        {"length", f_length},   {"list", f_list},             {"lower", f_lower},
-      {"map", f_map},          {"max", f_max},         {"min", f_min},               {"reject", f_reject},
-      {"rejectattr", f_rejectattr}, {"replace", f_replace}, {"reverse", f_reverse}, {"round", f_round},
-      {"safe", f_safe},        {"select", f_select},   {"selectattr", f_selectattr}, {"sort", f_sort},
-      {"string", f_string},    {"sum", f_sum},         {"title", f_title},           {"tojson", f_tojson},
-      {"trim", f_trim},        {"unique", f_unique},   {"upper", f_upper},           {"wordcount", f_wordcount},
+      {"abs", f_abs},
+      {"attr", f_attr},
+      {"capitalize", f_capitalize},
+      {"count", f_length},
+      {"d", f_default},
+      {"default", f_default},
+      {"dictsort", f_dictsort},
+      {"e", f_escape},
+      {"escape", f_escape},
+      {"first", f_first},
+      {"float", f_float},
+      {"forceescape", f_escape},
+      {"indent", f_indent},
+      {"int", f_int},
+      {"items", f_items},
+      {"join", f_join},
+      {"last", f_last},
+      {"length", f_length},
+      {"list", f_list},
+      {"lower", f_lower},
+      {"map", f_map},
+      {"max", f_max},
+      {"min", f_min},
+      {"reject", f_reject},
+      {"rejectattr", f_rejectattr},
+      {"replace", f_replace},
+      {"reverse", f_reverse},
+      {"round", f_round},
+      {"safe", f_safe},
+      {"select", f_select},
+      {"selectattr", f_selectattr},
+      {"sort", f_sort},
+      {"string", f_string},
+      {"sum", f_sum},
+      {"title", f_title},
+      {"tojson", f_tojson},
+      {"trim", f_trim},
+      {"unique", f_unique},
+      {"upper", f_upper},
+      {"wordcount", f_wordcount},
   };
   return table;
 }
@@ -715,8 +762,12 @@ bool t_false(const Value& v, CallArgs&) { return v.is_bool() && !v.as_bool(); }
 bool t_mapping(const Value& v, CallArgs&) { return v.is_dict(); }
 // jinja2's Undefined defines __call__ (to raise), so Python calls it callable.
 bool t_callable(const Value& v, CallArgs&) { return v.is_function() || v.is_undefined(); }
-bool t_iterable(const Value& v, CallArgs&) { return v.is_string() || v.is_sequence() || v.is_dict() || v.is_undefined(); }
-bool t_sequence(const Value& v, CallArgs&) { return v.is_string() || v.is_sequence() || v.is_dict(); }
+bool t_iterable(const Value& v, CallArgs&) {
+  return v.is_string() || v.is_sequence() || v.is_dict() || v.is_undefined();
+}
+bool t_sequence(const Value& v, CallArgs&) {
+  return v.is_string() || v.is_sequence() || v.is_dict() || v.is_undefined();
+}
 bool t_odd(const Value& v, CallArgs&) { return require_int(v, "'odd' test value") % 2 != 0; }
 bool t_even(const Value& v, CallArgs&) { return require_int(v, "'even' test value") % 2 == 0; }
 bool t_lower(const Value& v, CallArgs&) {
@@ -761,25 +812,51 @@ bool t_sameas(const Value& v, CallArgs& args) {
   if (v.kind() != o.kind()) return false;
   switch (v.kind()) {
     case Value::Kind::kUndefined:
-    case Value::Kind::kNone: return true;
+    case Value::Kind::kNone:
+      return true;
     case Value::Kind::kBool:
-    case Value::Kind::kInt: return v.as_int() == o.as_int();  // small ints are shared objects in Python
+    case Value::Kind::kInt:
+      return v.as_int() == o.as_int();  // small ints are shared objects in Python
     case Value::Kind::kFloat:
-    case Value::Kind::kString: return v == o;
-    default: return v.identity() == o.identity();
+    case Value::Kind::kString:
+      return v == o;
+    default:
+      return v.identity() == o.identity();
   }
 }
 
 const std::unordered_map<std::string_view, TestFn>& tests() {
   static const std::unordered_map<std::string_view, TestFn> table = {
-      {"defined", t_defined},   {"undefined", t_undefined}, {"none", t_none},       {"string", t_string},
-      {"number", t_number},     {"integer", t_integer},     {"float", t_float},     {"boolean", t_boolean},
-      {"true", t_true},         {"false", t_false},         {"mapping", t_mapping}, {"callable", t_callable},
-      {"iterable", t_iterable}, {"sequence", t_sequence},   {"odd", t_odd},         {"even", t_even},
-      {"lower", t_lower},       {"upper", t_upper},         {"divisibleby", t_divisibleby},
-      {"eq", t_eq},             {"equalto", t_eq},          {"ne", t_ne},           {"lt", t_lt},
-      {"lessthan", t_lt},       {"le", t_le},               {"gt", t_gt},           {"greaterthan", t_gt},
-      {"ge", t_ge},             {"in", t_in},               {"sameas", t_sameas},
+      {"defined", t_defined},
+      {"undefined", t_undefined},
+      {"none", t_none},
+      {"string", t_string},
+      {"number", t_number},
+      {"integer", t_integer},
+      {"float", t_float},
+      {"boolean", t_boolean},
+      {"true", t_true},
+      {"false", t_false},
+      {"mapping", t_mapping},
+      {"callable", t_callable},
+      {"iterable", t_iterable},
+      {"sequence", t_sequence},
+      {"odd", t_odd},
+      {"even", t_even},
+      {"lower", t_lower},
+      {"upper", t_upper},
+      {"divisibleby", t_divisibleby},
+      {"eq", t_eq},
+      {"equalto", t_eq},
+      {"ne", t_ne},
+      {"lt", t_lt},
+      {"lessthan", t_lt},
+      {"le", t_le},
+      {"gt", t_gt},
+      {"greaterthan", t_gt},
+      {"ge", t_ge},
+      {"in", t_in},
+      {"sameas", t_sameas},
   };
   return table;
 }
@@ -824,11 +901,15 @@ bool string_method(const std::string& s, std::string_view name, CallArgs& args, 
     result = Value(hit);
   } else if (name == "upper" || name == "lower" || name == "title" || name == "capitalize") {
     ArgReader(args, what, {});
-    result = Value(name == "upper" ? upper(s) : name == "lower" ? lower(s) : name == "title" ? title_method(s) : capitalize(s));
+    result = Value(name == "upper"   ? upper(s)
+                   : name == "lower" ? lower(s)
+                   : name == "title" ? title_method(s)
+                                     : capitalize(s));
   } else if (name == "replace") {
     ArgReader a(args, what, {"old", "new", "count"}, 2);
     const int64_t count = a.has(2) ? require_int(a.get(2), "replace count") : -1;
-    result = Value(replace_all(s, require_string(a.get(0), "replace old"), require_string(a.get(1), "replace new"), count));
+    result =
+        Value(replace_all(s, require_string(a.get(0), "replace old"), require_string(a.get(1), "replace new"), count));
   } else if (name == "find" || name == "rfind" || name == "count") {
     ArgReader a(args, what, {"sub"}, 1);
     const std::string& sub = require_string(a.get(0), what + " argument");
@@ -843,7 +924,8 @@ bool string_method(const std::string& s, std::string_view name, CallArgs& args, 
     } else {
       const size_t p = name == "find" ? s.find(sub) : s.rfind(sub);
       // Python counts code points, not bytes.
-      result = Value(p == std::string::npos ? int64_t{-1} : static_cast<int64_t>(utf8_length(std::string_view(s).substr(0, p))));
+      result = Value(p == std::string::npos ? int64_t{-1}
+                                            : static_cast<int64_t>(utf8_length(std::string_view(s).substr(0, p))));
     }
   } else if (name == "join") {
     ArgReader a(args, what, {"iterable"}, 1);
@@ -980,21 +1062,25 @@ bool dict_method(const Value& dict, std::string_view name, CallArgs& args, Value
 
 ArgReader::ArgReader(const CallArgs& args, std::string_view what, std::initializer_list<std::string_view> names,
                      size_t required)
-    : values_(names.size()) {
+    : values_(names.size()), given_(names.size(), false) {
   if (args.positional.size() > names.size()) {
     throw JinjaError(std::string(what) + " takes at most " + std::to_string(names.size()) + " argument(s) (" +
                      std::to_string(args.positional.size()) + " given)");
   }
-  for (size_t i = 0; i < args.positional.size(); ++i) values_[i] = args.positional[i];
+  for (size_t i = 0; i < args.positional.size(); ++i) {
+    values_[i] = args.positional[i];
+    given_[i] = true;
+  }
   for (const auto& [key, value] : args.keyword) {
     const auto it = std::find(names.begin(), names.end(), key);
     if (it == names.end()) throw JinjaError(std::string(what) + " got an unexpected keyword argument '" + key + "'");
     const auto index = static_cast<size_t>(it - names.begin());
     if (index < args.positional.size()) throw JinjaError(std::string(what) + " got multiple values for '" + key + "'");
     values_[index] = value;
+    given_[index] = true;
   }
   for (size_t i = 0; i < required; ++i) {
-    if (values_[i].is_undefined()) {
+    if (!given_[i]) {
       throw JinjaError(std::string(what) + " is missing its required argument '" + std::string(names.begin()[i]) + "'");
     }
   }
@@ -1022,11 +1108,15 @@ bool apply_test(std::string_view name, const Value& input, CallArgs& args) {
 
 bool call_method(const Value& object, std::string_view name, CallArgs& args, Value& result) {
   switch (object.kind()) {
-    case Value::Kind::kString: return string_method(object.as_string(), name, args, result);
+    case Value::Kind::kString:
+      return string_method(object.as_string(), name, args, result);
     case Value::Kind::kList:
-    case Value::Kind::kTuple: return list_method(object, name, args, result);
-    case Value::Kind::kDict: return dict_method(object, name, args, result);
-    default: return false;
+    case Value::Kind::kTuple:
+      return list_method(object, name, args, result);
+    case Value::Kind::kDict:
+      return dict_method(object, name, args, result);
+    default:
+      return false;
   }
 }
 
@@ -1036,7 +1126,8 @@ Value get_attr(const Value& object, std::string_view name) {
     case Value::Kind::kNamespace:
       if (const Value* v = object.entries().find_name(name)) return *v;
       return Value::undefined("'" + object.type_name() + " object' has no attribute '" + std::string(name) + "'");
-    case Value::Kind::kUndefined: return object;  // keeps saying what was undefined first
+    case Value::Kind::kUndefined:
+      return object;  // keeps saying what was undefined first
     default:
       return Value::undefined("'" + object.type_name() + " object' has no attribute '" + std::string(name) + "'");
   }
@@ -1067,8 +1158,10 @@ Value get_item(const Value& object, const Value& key) {
     case Value::Kind::kDict:
       if (const Value* v = object.entries().find(key)) return *v;
       return Value::undefined("'dict object' has no attribute " + key.repr());
-    case Value::Kind::kUndefined: return object;
-    default: break;
+    case Value::Kind::kUndefined:
+      return object;
+    default:
+      break;
   }
   if (key.is_string()) return get_attr(object, key.as_string());
   return Value::undefined("'" + object.type_name() + " object' has no item " + key.repr());
@@ -1122,23 +1215,28 @@ Value get_slice(const Value& object, const Value& start, const Value& stop, cons
 bool contains(const Value& container, const Value& item) {
   switch (container.kind()) {
     case Value::Kind::kString:
-      if (!item.is_string()) throw JinjaError("'in <string>' requires a string as left operand, not " + item.type_name());
+      if (!item.is_string())
+        throw JinjaError("'in <string>' requires a string as left operand, not " + item.type_name());
       return container.as_string().find(item.as_string()) != std::string::npos;
     case Value::Kind::kList:
     case Value::Kind::kTuple: {
       const ValueList& items = container.items();
       return std::find(items.begin(), items.end(), item) != items.end();
     }
-    case Value::Kind::kDict: return container.entries().find(item) != nullptr;
-    case Value::Kind::kUndefined: return false;
-    default: throw JinjaError("argument of type '" + container.type_name() + "' is not iterable");
+    case Value::Kind::kDict:
+      return container.entries().find(item) != nullptr;
+    case Value::Kind::kUndefined:
+      return false;
+    default:
+      throw JinjaError("argument of type '" + container.type_name() + "' is not iterable");
   }
 }
 
 ValueList iterate(const Value& v) {
   switch (v.kind()) {
     case Value::Kind::kList:
-    case Value::Kind::kTuple: return v.items();
+    case Value::Kind::kTuple:
+      return v.items();
     case Value::Kind::kDict: {
       ValueList keys;
       for (const auto& e : v.entries().all()) keys.push_back(e.first);
@@ -1149,8 +1247,10 @@ ValueList iterate(const Value& v) {
       for (auto c : utf8_chars(v.as_string())) chars.emplace_back(c);
       return chars;
     }
-    case Value::Kind::kUndefined: return {};
-    default: throw JinjaError("'" + v.type_name() + "' object is not iterable");
+    case Value::Kind::kUndefined:
+      return {};
+    default:
+      throw JinjaError("'" + v.type_name() + "' object is not iterable");
   }
 }
 

@@ -49,11 +49,12 @@ class ArgReader {
             size_t required = 0);
   // Undefined when not given.
   const Value& get(size_t index) const { return values_[index]; }
-  bool has(size_t index) const { return !values_[index].is_undefined(); }
-  const Value& get_or(size_t index, const Value& fallback) const { return has(index) ? values_[index] : fallback; }
+  // Given by the caller, even as an undefined value (x|default(missing) is undefined, as in jinja2).
+  bool has(size_t index) const { return given_[index]; }
 
  private:
   std::vector<Value> values_;
+  std::vector<bool> given_;
 };
 
 }  // namespace hearth::runtime::jinja

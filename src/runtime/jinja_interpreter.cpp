@@ -125,59 +125,61 @@ class Renderer {
 
   void install_globals(Frame& g) {
     g.set("range", Value::function("range", [this](CallArgs& args) {
-      if (!args.keyword.empty()) throw JinjaError("range() takes no keyword arguments");
-      const auto& p = args.positional;
-      if (p.empty() || p.size() > 3) throw JinjaError("range expected 1 to 3 arguments, got " + std::to_string(p.size()));
-      for (const Value& v : p) {
-        if (!v.is_int() && !v.is_bool()) throw JinjaError("range() needs integers, not " + v.type_name());
-      }
-      const int64_t start = p.size() == 1 ? 0 : p[0].as_int();
-      const int64_t stop = p.size() == 1 ? p[0].as_int() : p[1].as_int();
-      const int64_t step = p.size() == 3 ? p[2].as_int() : 1;
-      if (step == 0) throw JinjaError("range() step must not be zero");
-      const double count = std::max(0.0, std::ceil((static_cast<double>(stop) - static_cast<double>(start)) / step));
-      if (count > static_cast<double>(limits_.max_loop_iterations)) {
-        throw JinjaError("range() of " + format_float(count) + " items exceeds the loop limit of " +
-                         std::to_string(limits_.max_loop_iterations));
-      }
-      ValueList items;
-      items.reserve(static_cast<size_t>(count));
-      for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) items.emplace_back(i);
-      return Value::list(std::move(items));
-    }));
+            if (!args.keyword.empty()) throw JinjaError("range() takes no keyword arguments");
+            const auto& p = args.positional;
+            if (p.empty() || p.size() > 3)
+              throw JinjaError("range expected 1 to 3 arguments, got " + std::to_string(p.size()));
+            for (const Value& v : p) {
+              if (!v.is_int() && !v.is_bool()) throw JinjaError("range() needs integers, not " + v.type_name());
+            }
+            const int64_t start = p.size() == 1 ? 0 : p[0].as_int();
+            const int64_t stop = p.size() == 1 ? p[0].as_int() : p[1].as_int();
+            const int64_t step = p.size() == 3 ? p[2].as_int() : 1;
+            if (step == 0) throw JinjaError("range() step must not be zero");
+            const double count =
+                std::max(0.0, std::ceil((static_cast<double>(stop) - static_cast<double>(start)) / step));
+            if (count > static_cast<double>(limits_.max_loop_iterations)) {
+              throw JinjaError("range() of " + format_float(count) + " items exceeds the loop limit of " +
+                               std::to_string(limits_.max_loop_iterations));
+            }
+            ValueList items;
+            items.reserve(static_cast<size_t>(count));
+            for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) items.emplace_back(i);
+            return Value::list(std::move(items));
+          }));
     g.set("namespace", Value::function("namespace", [](CallArgs& args) {
-      Value ns = Value::make_namespace();
-      for (const Value& p : args.positional) {
-        if (!p.is_dict()) throw JinjaError("namespace() takes a dict or keyword arguments, not " + p.type_name());
-        for (const auto& [k, v] : p.entries().all()) ns.entries().set(k, v);
-      }
-      for (const auto& [k, v] : args.keyword) ns.entries().set(Value(k), v);
-      return ns;
-    }));
+            Value ns = Value::make_namespace();
+            for (const Value& p : args.positional) {
+              if (!p.is_dict()) throw JinjaError("namespace() takes a dict or keyword arguments, not " + p.type_name());
+              for (const auto& [k, v] : p.entries().all()) ns.entries().set(k, v);
+            }
+            for (const auto& [k, v] : args.keyword) ns.entries().set(Value(k), v);
+            return ns;
+          }));
     g.set("dict", Value::function("dict", [](CallArgs& args) {
-      Value d = Value::dict();
-      for (const Value& p : args.positional) {
-        if (!p.is_dict()) throw JinjaError("dict() takes a dict or keyword arguments, not " + p.type_name());
-        for (const auto& [k, v] : p.entries().all()) d.entries().set(k, v);
-      }
-      for (const auto& [k, v] : args.keyword) d.entries().set(Value(k), v);
-      return d;
-    }));
+            Value d = Value::dict();
+            for (const Value& p : args.positional) {
+              if (!p.is_dict()) throw JinjaError("dict() takes a dict or keyword arguments, not " + p.type_name());
+              for (const auto& [k, v] : p.entries().all()) d.entries().set(k, v);
+            }
+            for (const auto& [k, v] : args.keyword) d.entries().set(Value(k), v);
+            return d;
+          }));
     g.set("raise_exception", Value::function("raise_exception", [](CallArgs& args) -> Value {
-      ArgReader a(args, "raise_exception", {"message"}, 1);
-      throw RaisedError(a.get(0).str());
-    }));
+            ArgReader a(args, "raise_exception", {"message"}, 1);
+            throw RaisedError(a.get(0).str());
+          }));
     g.set("strftime_now", Value::function("strftime_now", [this](CallArgs& args) {
-      ArgReader a(args, "strftime_now", {"format"}, 1);
-      if (!a.get(0).is_string()) throw JinjaError("strftime_now() needs a format string");
-      const std::time_t t = options_.clock ? options_.clock() : std::time(nullptr);
-      std::tm tm{};
-      localtime_r(&t, &tm);
-      std::string buf(256 + a.get(0).as_string().size() * 16, '\0');
-      const size_t n = std::strftime(buf.data(), buf.size(), a.get(0).as_string().c_str(), &tm);
-      buf.resize(n);
-      return Value(std::move(buf));
-    }));
+            ArgReader a(args, "strftime_now", {"format"}, 1);
+            if (!a.get(0).is_string()) throw JinjaError("strftime_now() needs a format string");
+            const std::time_t t = options_.clock ? options_.clock() : std::time(nullptr);
+            std::tm tm{};
+            localtime_r(&t, &tm);
+            std::string buf(256 + a.get(0).as_string().size() * 16, '\0');
+            const size_t n = std::strftime(buf.data(), buf.size(), a.get(0).as_string().c_str(), &tm);
+            buf.resize(n);
+            return Value(std::move(buf));
+          }));
   }
 
   // ---- statements ----------------------------------------------------------
@@ -248,7 +250,8 @@ class Renderer {
     }
   }
 
-  void bind_targets(const std::vector<std::string>& targets, const Value& item, Frame& frame, const SourceLocation& where) {
+  void bind_targets(const std::vector<std::string>& targets, const Value& item, Frame& frame,
+                    const SourceLocation& where) {
     if (targets.size() == 1) {
       frame.set(targets[0], item);
       return;
@@ -258,8 +261,8 @@ class Renderer {
     }
     const ValueList parts = iterate(item);
     if (parts.size() != targets.size()) {
-      fail_at(where, "cannot unpack " + std::to_string(parts.size()) + " values into " + std::to_string(targets.size()) +
-                         " names");
+      fail_at(where, "cannot unpack " + std::to_string(parts.size()) + " values into " +
+                         std::to_string(targets.size()) + " names");
     }
     for (size_t i = 0; i < parts.size(); ++i) frame.set(targets[i], parts[i]);
   }
@@ -447,7 +450,7 @@ class Renderer {
     const Value callee = eval(*call.operands[0], frame);
     CallArgs args = eval_args(call, frame);
     args.keyword.emplace_back("caller", caller);
-    emit(where, call_value(callee, args, call.where).str());
+    emit(where, call_value(callee, args).str());
   }
 
   // ---- expressions ---------------------------------------------------------
@@ -471,8 +474,7 @@ class Renderer {
     return args;
   }
 
-  Value call_value(const Value& callee, CallArgs& args, const SourceLocation& where) {
-    (void)where;
+  static Value call_value(const Value& callee, CallArgs& args) {
     if (callee.is_undefined()) fail_undefined(callee);
     if (!callee.is_function()) throw JinjaError("'" + callee.type_name() + "' object is not callable");
     return callee.function().call(args);
@@ -480,7 +482,8 @@ class Renderer {
 
   Value eval_inner(const Expr& e, const FramePtr& frame) {
     switch (e.kind) {
-      case ExprKind::kLiteral: return e.literal;
+      case ExprKind::kLiteral:
+        return e.literal;
       case ExprKind::kName: {
         if (const Value* v = frame->lookup(e.name)) return *v;
         return Value::undefined("'" + e.name + "' is undefined");
@@ -500,7 +503,8 @@ class Renderer {
         }
         return d;
       }
-      case ExprKind::kGetAttr: return get_attr(eval(*e.operands[0], frame), e.name);
+      case ExprKind::kGetAttr:
+        return get_attr(eval(*e.operands[0], frame), e.name);
       case ExprKind::kGetItem: {
         const Value object = eval(*e.operands[0], frame);
         return get_item(object, eval(*e.operands[1], frame));
@@ -510,7 +514,8 @@ class Renderer {
         auto part = [&](size_t i) { return e.operands[i] ? eval(*e.operands[i], frame) : Value(); };
         return get_slice(object, part(1), part(2), part(3));
       }
-      case ExprKind::kCall: return eval_call(e, frame);
+      case ExprKind::kCall:
+        return eval_call(e, frame);
       case ExprKind::kFilter: {
         const Value input = eval(*e.operands[0], frame);
         CallArgs args = eval_args(e, frame);
@@ -521,7 +526,8 @@ class Renderer {
         CallArgs args = eval_args(e, frame);
         return Value(apply_test(e.name, input, args) != e.negated);
       }
-      case ExprKind::kUnary: return unary(e.name, eval(*e.operands[0], frame));
+      case ExprKind::kUnary:
+        return unary(e.name, eval(*e.operands[0], frame));
       case ExprKind::kBinary: {
         const Value a = eval(*e.operands[0], frame);
         const Value b = eval(*e.operands[1], frame);
@@ -564,11 +570,11 @@ class Renderer {
       if (fn.is_undefined() && !object.is_undefined() && !object.is_dict() && !object.is_namespace()) {
         throw JinjaError("'" + object.type_name() + "' object has no method '" + callee.name + "'");
       }
-      return call_value(fn, args, e.where);
+      return call_value(fn, args);
     }
     const Value fn = eval(callee, frame);
     CallArgs args = eval_args(e, frame);
-    return call_value(fn, args, e.where);
+    return call_value(fn, args);
   }
 
   static Value unary(const std::string& op, const Value& v) {
@@ -653,7 +659,8 @@ class Renderer {
       if (b_seq && (a.is_int() || a.is_bool())) return repeat(b, a.as_int());
       unsupported(op, a, b);
     }
-    if (op == "%" && a.is_string()) throw JinjaError("string formatting with % is not supported; use ~ to join strings");
+    if (op == "%" && a.is_string())
+      throw JinjaError("string formatting with % is not supported; use ~ to join strings");
     if (!numbers) unsupported(op, a, b);
     if (op == "/") {
       if (b.as_float() == 0) throw JinjaError("division by zero");

@@ -17,8 +17,8 @@ namespace hearth::runtime::jinja {
 
 struct RenderLimits {
   size_t max_output_bytes = size_t{16} << 20;  // the output, and any one string built on the way
-  uint64_t max_loop_iterations = 1'000'000;     // all loops of one render together, range() sizes included
-  int max_call_depth = 64;                      // nested macro calls (recursive macros)
+  uint64_t max_loop_iterations = 1'000'000;    // all loops of one render together, range() sizes included
+  int max_call_depth = 64;                     // nested macro calls (recursive macros)
 };
 
 struct RenderOptions {

@@ -123,7 +123,9 @@ class Lexer {
     const size_t close = src_.find("#}", tag + 2);
     if (close == std::string_view::npos) fail(tag, "unclosed comment: '{#' has no matching '#}'");
     const char mod = close > tag + 2 ? src_[close - 1] : '\0';
-    after = mod == '-' ? After::kStripAll : (options_.trim_blocks && mod != '+') ? After::kTrimNewline : After::kNothing;
+    after = mod == '-'                             ? After::kStripAll
+            : (options_.trim_blocks && mod != '+') ? After::kTrimNewline
+                                                   : After::kNothing;
     return close + 2;
   }
 
@@ -188,7 +190,9 @@ class Lexer {
       const size_t begin = skip_leading(body, i, after);
       const size_t end = strip_trailing(begin, i);
       if (end > begin) push(TokenKind::kText, begin, std::string(src_.substr(begin, end - begin)));
-      after = mod == '-' ? After::kStripAll : (options_.trim_blocks && mod != '+') ? After::kTrimNewline : After::kNothing;
+      after = mod == '-'                             ? After::kStripAll
+              : (options_.trim_blocks && mod != '+') ? After::kTrimNewline
+                                                     : After::kNothing;
       return p + 2;
     }
     fail(tag, "unclosed '{% raw %}': expected '{% endraw %}'");
@@ -224,7 +228,8 @@ class Lexer {
     size_t e = p;
     std::string digits;
     auto scan_digits = [&] {
-      while (e < src_.size() && (is_digit(src_[e]) || (src_[e] == '_' && e + 1 < src_.size() && is_digit(src_[e + 1])))) {
+      while (e < src_.size() &&
+             (is_digit(src_[e]) || (src_[e] == '_' && e + 1 < src_.size() && is_digit(src_[e + 1])))) {
         if (src_[e] != '_') digits += src_[e];
         ++e;
       }
@@ -272,7 +277,10 @@ class Lexer {
       uint32_t v = 0;
       for (int k = 0; k < n; ++k) {
         const char h = at + k < src_.size() ? src_[at + k] : '\0';
-        int d = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+        int d = h >= '0' && h <= '9'   ? h - '0'
+                : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                       : -1;
         if (d < 0) fail(at, "bad \\x, \\u or \\U escape in string literal");
         v = v * 16 + static_cast<uint32_t>(d);
       }
@@ -291,27 +299,65 @@ class Lexer {
       const char e = src_[i + 1];
       i += 2;
       switch (e) {
-        case 'n': value += '\n'; break;
-        case 't': value += '\t'; break;
-        case 'r': value += '\r'; break;
-        case 'b': value += '\b'; break;
-        case 'f': value += '\f'; break;
-        case 'v': value += '\v'; break;
-        case 'a': value += '\a'; break;
-        case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
+        case 'n':
+          value += '\n';
+          break;
+        case 't':
+          value += '\t';
+          break;
+        case 'r':
+          value += '\r';
+          break;
+        case 'b':
+          value += '\b';
+          break;
+        case 'f':
+          value += '\f';
+          break;
+        case 'v':
+          value += '\v';
+          break;
+        case 'a':
+          value += '\a';
+          break;
+        case '0':
+        case '1':
+        case '2':
+        case '3':
+        case '4':
+        case '5':
+        case '6':
+        case '7': {
           // Octal, as in Python: up to three digits.
           uint32_t v = static_cast<uint32_t>(e - '0');
-          for (int k = 0; k < 2 && i < src_.size() && src_[i] >= '0' && src_[i] <= '7'; ++k) v = v * 8 + (src_[i++] - '0');
+          for (int k = 0; k < 2 && i < src_.size() && src_[i] >= '0' && src_[i] <= '7'; ++k)
+            v = v * 8 + (src_[i++] - '0');
           append_utf8(value, v);
           break;
         }
-        case '\\': value += '\\'; break;
-        case '\'': value += '\''; break;
-        case '"': value += '"'; break;
-        case '\n': break;  // a backslash before a newline continues the line
-        case 'x': append_utf8(value, hex(i, 2)); i += 2; break;
-        case 'u': append_utf8(value, hex(i, 4)); i += 4; break;
-        case 'U': append_utf8(value, hex(i, 8)); i += 8; break;
+        case '\\':
+          value += '\\';
+          break;
+        case '\'':
+          value += '\'';
+          break;
+        case '"':
+          value += '"';
+          break;
+        case '\n':
+          break;  // a backslash before a newline continues the line
+        case 'x':
+          append_utf8(value, hex(i, 2));
+          i += 2;
+          break;
+        case 'u':
+          append_utf8(value, hex(i, 4));
+          i += 4;
+          break;
+        case 'U':
+          append_utf8(value, hex(i, 8));
+          i += 8;
+          break;
         default:  // Python keeps unknown escapes as written
           value += '\\';
           value += e;

@@ -24,10 +24,10 @@ enum class TokenKind {
   kBlockBegin,  // {%
   kBlockEnd,    // %}
   kName,
-  kString,      // text holds the unescaped value
+  kString,  // text holds the unescaped value
   kInt,
   kFloat,
-  kOperator,    // text holds the operator: + - * / // % ** ~ == != < <= > >= = . , : | ( ) [ ] { }
+  kOperator,  // text holds the operator: + - * / // % ** ~ == != < <= > >= = . , : | ( ) [ ] { }
   kEnd,
 };
 
@@ -40,8 +40,8 @@ struct Token {
 };
 
 struct LexOptions {
-  bool trim_blocks = false;    // drop the first newline after a block or comment tag
-  bool lstrip_blocks = false;  // drop spaces and tabs before a block or comment tag on its own line
+  bool trim_blocks = false;            // drop the first newline after a block or comment tag
+  bool lstrip_blocks = false;          // drop spaces and tabs before a block or comment tag on its own line
   bool keep_trailing_newline = false;  // jinja2 drops one newline at the very end by default
 };
 

@@ -15,14 +15,22 @@ constexpr int kMaxNesting = 300;
 
 std::string describe(const Token& t) {
   switch (t.kind) {
-    case TokenKind::kEnd: return "the end of the template";
-    case TokenKind::kText: return "template text";
-    case TokenKind::kVarBegin: return "'{{'";
-    case TokenKind::kVarEnd: return "'}}'";
-    case TokenKind::kBlockBegin: return "'{%'";
-    case TokenKind::kBlockEnd: return "'%}'";
-    case TokenKind::kString: return "string '" + t.text + "'";
-    default: return "'" + t.text + "'";
+    case TokenKind::kEnd:
+      return "the end of the template";
+    case TokenKind::kText:
+      return "template text";
+    case TokenKind::kVarBegin:
+      return "'{{'";
+    case TokenKind::kVarEnd:
+      return "'}}'";
+    case TokenKind::kBlockBegin:
+      return "'{%'";
+    case TokenKind::kBlockEnd:
+      return "'%}'";
+    case TokenKind::kString:
+      return "string '" + t.text + "'";
+    default:
+      return "'" + t.text + "'";
   }
 }
 
@@ -83,10 +91,12 @@ class Parser {
   }
 
   void expect_op(std::string_view op, std::string_view context) {
-    if (!accept_op(op)) fail(peek(), "expected '" + std::string(op) + "' " + std::string(context) + ", found " + describe(peek()));
+    if (!accept_op(op))
+      fail(peek(), "expected '" + std::string(op) + "' " + std::string(context) + ", found " + describe(peek()));
   }
   std::string expect_name(std::string_view context) {
-    if (peek().kind != TokenKind::kName) fail(peek(), "expected a name " + std::string(context) + ", found " + describe(peek()));
+    if (peek().kind != TokenKind::kName)
+      fail(peek(), "expected a name " + std::string(context) + ", found " + describe(peek()));
     return next().text;
   }
   void expect_block_end(std::string_view tag) {
@@ -106,8 +116,8 @@ class Parser {
       switch (t.kind) {
         case TokenKind::kEnd:
           if (opener) {
-            fail(*opener, "'{% " + std::string(block) + " %}' is never closed: expected '{% " + std::string(*enders.begin()) +
-                              " %}' before the end of the template");
+            fail(*opener, "'{% " + std::string(block) + " %}' is never closed: expected '{% " +
+                              std::string(*enders.begin()) + " %}' before the end of the template");
           }
           return "";
         case TokenKind::kText:
@@ -117,7 +127,8 @@ class Parser {
         case TokenKind::kVarBegin: {
           next();
           ExprPtr e = parse_tuple_expression();
-          if (peek().kind != TokenKind::kVarEnd) fail(peek(), "expected '}}' after the expression, found " + describe(peek()));
+          if (peek().kind != TokenKind::kVarEnd)
+            fail(peek(), "expected '}}' after the expression, found " + describe(peek()));
           next();
           body.push_back(Stmt{t.where, OutputStmt{std::move(e)}});
           break;
@@ -132,7 +143,8 @@ class Parser {
           parse_statement(body, enders, block);
           break;
         }
-        default: fail(t, "unexpected " + describe(t));
+        default:
+          fail(t, "unexpected " + describe(t));
       }
     }
   }
@@ -231,6 +243,15 @@ class Parser {
     if (paren) expect_op(")", "after the loop variables");
     if (!accept_name("in")) fail(peek(), "expected 'in' after the loop variables, found " + describe(peek()));
     s.iterable = parse_expression(/*with_condition=*/false);
+    if (at_op(",")) {  // {% for x in a, b %} loops over the tuple (a, b)
+      ExprPtr tuple = make(ExprKind::kTuple, s.iterable->where);
+      tuple->operands.push_back(std::move(s.iterable));
+      while (accept_op(",")) {
+        if (peek().kind == TokenKind::kBlockEnd || at_name("if")) break;
+        tuple->operands.push_back(parse_expression(false));
+      }
+      s.iterable = std::move(tuple);
+    }
     if (accept_name("if")) s.filter = parse_expression();
     if (at_name("recursive")) fail(peek(), "recursive for loops are not supported");
     expect_block_end("for");
@@ -512,9 +533,12 @@ class Parser {
                t.text != "is" && t.text != "in";
       case TokenKind::kString:
       case TokenKind::kInt:
-      case TokenKind::kFloat: return true;
-      case TokenKind::kOperator: return t.text == "[" || t.text == "{";
-      default: return false;
+      case TokenKind::kFloat:
+        return true;
+      case TokenKind::kOperator:
+        return t.text == "[" || t.text == "{";
+      default:
+        return false;
     }
   }
 
@@ -580,7 +604,8 @@ class Parser {
           return e;
         }
         break;
-      default: break;
+      default:
+        break;
     }
     fail(t, "expected an expression, found " + describe(t));
   }

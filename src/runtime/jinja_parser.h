@@ -18,20 +18,20 @@ struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
 
 enum class ExprKind {
-  kLiteral,    // literal
-  kName,       // name
-  kList,       // operands = items
-  kTuple,      // operands = items
-  kDict,       // operands = key0, value0, key1, value1, ...
-  kGetAttr,    // operands[0].name
-  kGetItem,    // operands[0][operands[1]]
-  kSlice,      // operands[0][operands[1]:operands[2]:operands[3]], null operands omitted
-  kCall,       // operands[0](operands[1..], keywords)
-  kFilter,     // operands[0] | name(operands[1..], keywords)
-  kTest,       // operands[0] is [not] name(operands[1..], keywords)
-  kUnary,      // op operands[0]: "-", "+", "not"
-  kBinary,     // operands[0] op operands[1]: + - * / // % ** ~
-  kAnd,        // short-circuit
+  kLiteral,  // literal
+  kName,     // name
+  kList,     // operands = items
+  kTuple,    // operands = items
+  kDict,     // operands = key0, value0, key1, value1, ...
+  kGetAttr,  // operands[0].name
+  kGetItem,  // operands[0][operands[1]]
+  kSlice,    // operands[0][operands[1]:operands[2]:operands[3]], null operands omitted
+  kCall,     // operands[0](operands[1..], keywords)
+  kFilter,   // operands[0] | name(operands[1..], keywords)
+  kTest,     // operands[0] is [not] name(operands[1..], keywords)
+  kUnary,    // op operands[0]: "-", "+", "not"
+  kBinary,   // operands[0] op operands[1]: + - * / // % ** ~
+  kAnd,      // short-circuit
   kOr,
   kCompare,    // operands[0] ops[0] operands[1] ops[1] ... (chained, like Python)
   kCondition,  // operands[1] if operands[0] else operands[2] (operands[2] may be null)

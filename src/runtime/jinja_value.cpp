@@ -47,17 +47,28 @@ std::string repr_dict(const ValueDict& d, int depth) {
 std::string str_impl(const Value& v, int depth) {
   check_nesting(depth);
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return "";
-    case Value::Kind::kNone: return "None";
-    case Value::Kind::kBool: return v.as_bool() ? "True" : "False";
-    case Value::Kind::kInt: return std::to_string(v.as_int());
-    case Value::Kind::kFloat: return format_float(v.as_float());
-    case Value::Kind::kString: return v.as_string();
-    case Value::Kind::kList: return repr_items(v.items(), "[", "]", false, depth);
-    case Value::Kind::kTuple: return repr_items(v.items(), "(", ")", true, depth);
-    case Value::Kind::kDict: return repr_dict(v.entries(), depth);
-    case Value::Kind::kNamespace: return "<Namespace " + repr_dict(v.entries(), depth) + ">";
-    case Value::Kind::kFunction: return "<function " + v.function().name + ">";
+    case Value::Kind::kUndefined:
+      return "";
+    case Value::Kind::kNone:
+      return "None";
+    case Value::Kind::kBool:
+      return v.as_bool() ? "True" : "False";
+    case Value::Kind::kInt:
+      return std::to_string(v.as_int());
+    case Value::Kind::kFloat:
+      return format_float(v.as_float());
+    case Value::Kind::kString:
+      return v.as_string();
+    case Value::Kind::kList:
+      return repr_items(v.items(), "[", "]", false, depth);
+    case Value::Kind::kTuple:
+      return repr_items(v.items(), "(", ")", true, depth);
+    case Value::Kind::kDict:
+      return repr_dict(v.entries(), depth);
+    case Value::Kind::kNamespace:
+      return "<Namespace " + repr_dict(v.entries(), depth) + ">";
+    case Value::Kind::kFunction:
+      return "<function " + v.function().name + ">";
   }
   return "";
 }
@@ -78,8 +89,10 @@ bool equal_impl(const Value& a, const Value& b, int depth) {
   if (a.kind() != b.kind()) return false;
   switch (a.kind()) {
     case Value::Kind::kUndefined:
-    case Value::Kind::kNone: return true;
-    case Value::Kind::kString: return a.as_string() == b.as_string();
+    case Value::Kind::kNone:
+      return true;
+    case Value::Kind::kString:
+      return a.as_string() == b.as_string();
     case Value::Kind::kList:
     case Value::Kind::kTuple: {
       const ValueList& x = a.items();
@@ -100,7 +113,8 @@ bool equal_impl(const Value& a, const Value& b, int depth) {
       }
       return true;
     }
-    default: return a.identity() == b.identity();
+    default:
+      return a.identity() == b.identity();
   }
 }
 
@@ -148,13 +162,27 @@ void json_string(std::string& out, std::string_view s, bool ensure_ascii) {
     }
     ++i;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           append_hex4(out, c);
@@ -168,12 +196,18 @@ void json_string(std::string& out, std::string_view s, bool ensure_ascii) {
 
 std::string json_key(const Value& k) {
   switch (k.kind()) {
-    case Value::Kind::kString: return k.as_string();
-    case Value::Kind::kBool: return k.as_bool() ? "true" : "false";
-    case Value::Kind::kInt: return std::to_string(k.as_int());
-    case Value::Kind::kFloat: return format_float(k.as_float());
-    case Value::Kind::kNone: return "null";
-    default: throw JinjaError("tojson: keys must be str, int, float, bool or None, not " + k.type_name());
+    case Value::Kind::kString:
+      return k.as_string();
+    case Value::Kind::kBool:
+      return k.as_bool() ? "true" : "false";
+    case Value::Kind::kInt:
+      return std::to_string(k.as_int());
+    case Value::Kind::kFloat:
+      return format_float(k.as_float());
+    case Value::Kind::kNone:
+      return "null";
+    default:
+      throw JinjaError("tojson: keys must be str, int, float, bool or None, not " + k.type_name());
   }
 }
 
@@ -187,17 +221,28 @@ void json_impl(std::string& out, const Value& v, const JsonFormat& f, int depth)
   };
   switch (v.kind()) {
     case Value::Kind::kUndefined:
-    case Value::Kind::kNone: out += "null"; return;
-    case Value::Kind::kBool: out += v.as_bool() ? "true" : "false"; return;
-    case Value::Kind::kInt: out += std::to_string(v.as_int()); return;
+    case Value::Kind::kNone:
+      out += "null";
+      return;
+    case Value::Kind::kBool:
+      out += v.as_bool() ? "true" : "false";
+      return;
+    case Value::Kind::kInt:
+      out += std::to_string(v.as_int());
+      return;
     case Value::Kind::kFloat: {
       const double x = v.as_float();
-      if (std::isnan(x)) out += "NaN";
-      else if (std::isinf(x)) out += x > 0 ? "Infinity" : "-Infinity";
-      else out += format_float(x);
+      if (std::isnan(x))
+        out += "NaN";
+      else if (std::isinf(x))
+        out += x > 0 ? "Infinity" : "-Infinity";
+      else
+        out += format_float(x);
       return;
     }
-    case Value::Kind::kString: json_string(out, v.as_string(), f.ensure_ascii); return;
+    case Value::Kind::kString:
+      json_string(out, v.as_string(), f.ensure_ascii);
+      return;
     case Value::Kind::kList:
     case Value::Kind::kTuple: {
       const ValueList& items = v.items();
@@ -296,16 +341,21 @@ Value Value::function(std::string name, NativeFunction fn) {
 
 Value Value::from_json(const nlohmann::ordered_json& j) {
   switch (j.type()) {
-    case nlohmann::ordered_json::value_t::null: return none();
-    case nlohmann::ordered_json::value_t::boolean: return Value(j.get<bool>());
-    case nlohmann::ordered_json::value_t::number_integer: return Value(j.get<int64_t>());
+    case nlohmann::ordered_json::value_t::null:
+      return none();
+    case nlohmann::ordered_json::value_t::boolean:
+      return Value(j.get<bool>());
+    case nlohmann::ordered_json::value_t::number_integer:
+      return Value(j.get<int64_t>());
     case nlohmann::ordered_json::value_t::number_unsigned: {
       const auto u = j.get<uint64_t>();
       if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return Value(static_cast<double>(u));
       return Value(static_cast<int64_t>(u));
     }
-    case nlohmann::ordered_json::value_t::number_float: return Value(j.get<double>());
-    case nlohmann::ordered_json::value_t::string: return Value(j.get_ref<const std::string&>());
+    case nlohmann::ordered_json::value_t::number_float:
+      return Value(j.get<double>());
+    case nlohmann::ordered_json::value_t::string:
+      return Value(j.get_ref<const std::string&>());
     case nlohmann::ordered_json::value_t::array: {
       ValueList items;
       items.reserve(j.size());
@@ -318,18 +368,24 @@ Value Value::from_json(const nlohmann::ordered_json& j) {
       for (const auto& [k, e] : j.items()) d.insert_new(Value(k), from_json(e));
       return dict(std::move(d));
     }
-    default: return none();  // binary and discarded values have no template meaning
+    default:
+      return none();  // binary and discarded values have no template meaning
   }
 }
 
 nlohmann::ordered_json Value::to_json() const {
   switch (kind_) {
     case Kind::kUndefined:
-    case Kind::kNone: return nullptr;
-    case Kind::kBool: return as_bool();
-    case Kind::kInt: return int_;
-    case Kind::kFloat: return float_;
-    case Kind::kString: return str_;
+    case Kind::kNone:
+      return nullptr;
+    case Kind::kBool:
+      return as_bool();
+    case Kind::kInt:
+      return int_;
+    case Kind::kFloat:
+      return float_;
+    case Kind::kString:
+      return str_;
     case Kind::kList:
     case Kind::kTuple: {
       auto arr = nlohmann::ordered_json::array();
@@ -342,7 +398,8 @@ nlohmann::ordered_json Value::to_json() const {
       for (const auto& [k, v] : dict_->all()) obj[k.str()] = v.to_json();
       return obj;
     }
-    case Kind::kFunction: break;
+    case Kind::kFunction:
+      break;
   }
   throw JinjaError("a function cannot be converted to JSON");
 }
@@ -357,16 +414,23 @@ const void* Value::identity() const {
 bool Value::truthy() const {
   switch (kind_) {
     case Kind::kUndefined:
-    case Kind::kNone: return false;
+    case Kind::kNone:
+      return false;
     case Kind::kBool:
-    case Kind::kInt: return int_ != 0;
-    case Kind::kFloat: return float_ != 0.0;
-    case Kind::kString: return !str_.empty();
+    case Kind::kInt:
+      return int_ != 0;
+    case Kind::kFloat:
+      return float_ != 0.0;
+    case Kind::kString:
+      return !str_.empty();
     case Kind::kList:
-    case Kind::kTuple: return !list_->empty();
-    case Kind::kDict: return !dict_->empty();
+    case Kind::kTuple:
+      return !list_->empty();
+    case Kind::kDict:
+      return !dict_->empty();
     case Kind::kNamespace:
-    case Kind::kFunction: return true;
+    case Kind::kFunction:
+      return true;
   }
   return false;
 }
@@ -377,17 +441,28 @@ std::string Value::repr() const { return repr_impl(*this, 0); }
 
 std::string Value::type_name() const {
   switch (kind_) {
-    case Kind::kUndefined: return "Undefined";
-    case Kind::kNone: return "NoneType";
-    case Kind::kBool: return "bool";
-    case Kind::kInt: return "int";
-    case Kind::kFloat: return "float";
-    case Kind::kString: return "str";
-    case Kind::kList: return "list";
-    case Kind::kTuple: return "tuple";
-    case Kind::kDict: return "dict";
-    case Kind::kNamespace: return "Namespace";
-    case Kind::kFunction: return "function";
+    case Kind::kUndefined:
+      return "Undefined";
+    case Kind::kNone:
+      return "NoneType";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInt:
+      return "int";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kString:
+      return "str";
+    case Kind::kList:
+      return "list";
+    case Kind::kTuple:
+      return "tuple";
+    case Kind::kDict:
+      return "dict";
+    case Kind::kNamespace:
+      return "Namespace";
+    case Kind::kFunction:
+      return "function";
   }
   return "?";
 }

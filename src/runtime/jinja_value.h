@@ -5,14 +5,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace hearth::runtime::jinja {
 
@@ -97,8 +96,8 @@ class Value {
   const void* identity() const;
 
   bool truthy() const;
-  std::string str() const;   // Python str(): what {{ }} prints
-  std::string repr() const;  // Python repr(): how values print inside containers
+  std::string str() const;        // Python str(): what {{ }} prints
+  std::string repr() const;       // Python repr(): how values print inside containers
   std::string type_name() const;  // Python's name of the type, for error messages
 
   bool operator==(const Value& other) const;
@@ -148,7 +147,7 @@ std::string repr_string(std::string_view s);
 // json.dumps(value, indent, separators, sort_keys, ensure_ascii) as transformers
 // defines the tojson filter for chat templates (no HTML escaping).
 struct JsonFormat {
-  std::optional<std::string> indent;  // what each level indents by; none: one line
+  std::optional<std::string> indent;          // what each level indents by; none: one line
   std::optional<std::string> item_separator;  // default: ", " without indent, "," with it
   std::string key_separator = ": ";
   bool sort_keys = false;

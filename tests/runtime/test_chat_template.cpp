@@ -1,21 +1,20 @@
 // Chat templates: real and published model templates rendered for several
 // conversations, compared with transformers-style Python jinja2 renderings
 // (tests/data/chat_templates/golden.json from tests/runtime/gen_chat_golden.py).
-#include "runtime/chat_template.h"
+#include <gtest/gtest.h>
 
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include "core/error.h"
+#include "runtime/chat_template.h"
 
 namespace hearth::runtime {
 namespace {
@@ -45,7 +44,8 @@ struct GoldenCase {
 void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.name; }
 
 std::string test_name(size_t index, const std::string& file, const std::string& conversation, bool agp) {
-  std::string name = std::to_string(index) + "_" + file.substr(0, file.rfind('.')) + "_" + conversation + (agp ? "_gen" : "");
+  std::string name =
+      std::to_string(index) + "_" + file.substr(0, file.rfind('.')) + "_" + conversation + (agp ? "_gen" : "");
   for (char& c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   }
@@ -125,9 +125,10 @@ INSTANTIATE_TEST_SUITE_P(Templates, ChatGolden, ::testing::ValuesIn(load_golden(
 TEST(ChatTemplate, GoldenDataCoversEveryTemplate) {
   std::map<std::string, int> renderings;
   for (const GoldenCase& c : load_golden()) ++renderings[c.template_file];
-  for (const char* file : {"smollm2.jinja", "llama2.jinja", "llama3.jinja", "llama3.1.jinja", "qwen2.5.jinja", "qwen3.jinja",
-                           "mistral-v0.1.jinja", "mistral-v0.3.jinja", "gemma3.jinja", "phi3.jinja", "deepseek-r1.jinja",
-                           "builtin_chatml.jinja", "builtin_llama3.jinja", "builtin_gemma.jinja", "builtin_mistral.jinja"}) {
+  for (const char* file :
+       {"smollm2.jinja", "llama2.jinja", "llama3.jinja", "llama3.1.jinja", "qwen2.5.jinja", "qwen3.jinja",
+        "mistral-v0.1.jinja", "mistral-v0.3.jinja", "gemma3.jinja", "phi3.jinja", "deepseek-r1.jinja",
+        "builtin_chatml.jinja", "builtin_llama3.jinja", "builtin_gemma.jinja", "builtin_mistral.jinja"}) {
     EXPECT_GE(renderings[file], 12) << file;
   }
 }
@@ -153,7 +154,8 @@ TEST(ChatTemplate, BuiltinChatmlRendersNullContentAsEmpty) {
 }
 
 TEST(ChatTemplate, BuiltinGemmaFoldsSystemIntoFirstUserTurn) {
-  const json messages = json::parse(R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": " Hi "}])");
+  const json messages =
+      json::parse(R"([{"role": "system", "content": "Be brief."}, {"role": "user", "content": " Hi "}])");
   ChatRenderOptions options;
   options.bos_token = "<bos>";
   EXPECT_EQ(render_chat_template(*builtin_chat_template("gemma"), messages, options),

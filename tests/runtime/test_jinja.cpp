@@ -1,14 +1,14 @@
 // Jinja interpreter: language features with hand-checked expectations (the same
 // features are also compared with jinja2 in test_jinja_cases.cpp), error
 // messages with line and column, render limits, and Hearth's own choices.
+#include <gtest/gtest.h>
+
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "runtime/jinja_interpreter.h"
@@ -43,7 +43,8 @@ struct Failure {
 };
 
 // The error a template raises when parsed and rendered; fails the test if none.
-Failure failure_of(std::string_view text, const json& context = json::object(), const RenderOptions& render_options = {}) {
+Failure failure_of(std::string_view text, const json& context = json::object(),
+                   const RenderOptions& render_options = {}) {
   try {
     render(text, context, chat_options(), render_options);
   } catch (const Error& e) {
@@ -99,7 +100,8 @@ TEST(JinjaExpressions, PrintsValuesLikePython) {
 TEST(JinjaExpressions, ArithmeticFollowsPython) {
   EXPECT_EQ(render("{{ 7 / 2 }} {{ 7 // 2 }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 2 ** 10 }} {{ 2 ** -1 }} {{ 4 / 2 }}"),
             "3.5 3 -4 2 1024 0.5 2.0");
-  EXPECT_EQ(render("{{ 1 + 2 * 3 }} {{ (1 + 2) * 3 }} {{ 'ab' * 2 }} {{ [1] + [2] }} {{ true + 1 }}"), "7 9 abab [1, 2] 2");
+  EXPECT_EQ(render("{{ 1 + 2 * 3 }} {{ (1 + 2) * 3 }} {{ 'ab' * 2 }} {{ [1] + [2] }} {{ true + 1 }}"),
+            "7 9 abab [1, 2] 2");
 }
 
 TEST(JinjaExpressions, ConcatBindsTighterThanPlus) {
@@ -108,8 +110,9 @@ TEST(JinjaExpressions, ConcatBindsTighterThanPlus) {
 
 TEST(JinjaExpressions, ComparisonsLogicAndMembership) {
   EXPECT_EQ(render("{{ 1 < 2 < 3 }} {{ 1 == 1.0 }} {{ 'a' != 'b' }} {{ [1, 2] < [1, 3] }}"), "True True True True");
-  EXPECT_EQ(render("{{ 0 or 'x' }} {{ 'a' and 'b' }} {{ not 0 }} {{ 2 in [1, 2] }} {{ 3 not in [1] }} {{ 'k' in {'k': 1} }}"),
-            "x b True True True True");
+  EXPECT_EQ(
+      render("{{ 0 or 'x' }} {{ 'a' and 'b' }} {{ not 0 }} {{ 2 in [1, 2] }} {{ 3 not in [1] }} {{ 'k' in {'k': 1} }}"),
+      "x b True True True True");
 }
 
 TEST(JinjaExpressions, TernaryWithAndWithoutElse) {
@@ -124,14 +127,17 @@ TEST(JinjaExpressions, AttributesSubscriptsAndSlices) {
 }
 
 TEST(JinjaExpressions, LiteralsIncludingEscapes) {
-  EXPECT_EQ(render("{{ 'a\\n' ~ \"\\u00e9\" ~ 'b' 'c' }}"), "a\n\xC3\xA9" "bc");
+  EXPECT_EQ(render("{{ 'a\\n' ~ \"\\u00e9\" ~ 'b' 'c' }}"),
+            "a\n\xC3\xA9"
+            "bc");
   EXPECT_EQ(render("{{ {'a': [1, (2, 3)]}['a'][1][0] }}"), "2");
 }
 
 // ---- statements ----------------------------------------------------------
 
 TEST(JinjaStatements, IfElifElse) {
-  EXPECT_EQ(render("{% for n in [1, 2, 3] %}{% if n == 1 %}a{% elif n == 2 %}b{% else %}c{% endif %}{% endfor %}"), "abc");
+  EXPECT_EQ(render("{% for n in [1, 2, 3] %}{% if n == 1 %}a{% elif n == 2 %}b{% else %}c{% endif %}{% endfor %}"),
+            "abc");
 }
 
 TEST(JinjaStatements, ForLoopVariables) {
@@ -143,27 +149,31 @@ TEST(JinjaStatements, ForLoopVariables) {
 TEST(JinjaStatements, ForElseFilterUnpackingAndDictItems) {
   EXPECT_EQ(render("{% for x in [] %}x{% else %}empty{% endfor %}"), "empty");
   EXPECT_EQ(render("{% for x in range(6) if x is even %}{{ x }}{{ loop.length }}{% endfor %}"), "032343");
-  EXPECT_EQ(render("{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}", {{"d", {{"z", 1}, {"a", 2}}}}), "z=1;a=2;");
+  EXPECT_EQ(render("{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}", {{"d", {{"z", 1}, {"a", 2}}}}),
+            "z=1;a=2;");
   EXPECT_EQ(render("{% for k, v in d|items %}{{ k }}{{ v }}{% endfor %}", {{"d", {{"x", 1}}}}), "x1");
 }
 
 TEST(JinjaStatements, BreakAndContinue) {
-  EXPECT_EQ(render("{% for i in range(9) %}{% if i == 1 %}{% continue %}{% endif %}{% if i == 4 %}{% break %}{% endif %}"
-                   "{{ i }}{% endfor %}"),
-            "023");
+  EXPECT_EQ(
+      render("{% for i in range(9) %}{% if i == 1 %}{% continue %}{% endif %}{% if i == 4 %}{% break %}{% endif %}"
+             "{{ i }}{% endfor %}"),
+      "023");
 }
 
 TEST(JinjaStatements, SetScopingMatchesJinja2) {
   // A set inside a loop body lasts for that iteration only; namespace() carries state out.
   EXPECT_EQ(render("{% set x = 0 %}{% for i in [1, 2] %}{{ x }}{% set x = i %}{% endfor %}{{ x }}"), "000");
-  EXPECT_EQ(render("{% set ns = namespace(n=0) %}{% for i in [1, 2, 3] %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}"),
-            "6");
+  EXPECT_EQ(
+      render("{% set ns = namespace(n=0) %}{% for i in [1, 2, 3] %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}"),
+      "6");
   EXPECT_EQ(render("{% if true %}{% set y = 5 %}{% endif %}{{ y }}"), "5");
   EXPECT_EQ(render("{% set a, b = [1, 2] %}{% set blk %}<{{ a + b }}>{% endset %}{{ blk }}"), "<3>");
 }
 
 TEST(JinjaStatements, MacrosWithDefaultsKeywordsAndRecursion) {
-  EXPECT_EQ(render("{% macro m(a, b=2, c=a) %}{{ a }}{{ b }}{{ c }}{% endmacro %}{{ m(1) }}|{{ m(1, c='z') }}|{{ m(b=0, a=9) }}"),
+  EXPECT_EQ(render("{% macro m(a, b=2, c=a) %}{{ a }}{{ b }}{{ c }}{% endmacro %}{{ m(1) }}|{{ m(1, c='z') }}|{{ "
+                   "m(b=0, a=9) }}"),
             "121|12z|909");
   EXPECT_EQ(render("{% macro f(n) %}{% if n > 0 %}{{ n }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(3) }}"), "321");
 }
@@ -210,19 +220,22 @@ TEST(JinjaFilters, ConversionsAndDefaults) {
 
 TEST(JinjaFilters, ToJsonLikeTransformers) {
   // No HTML escaping, non-ASCII kept, Python's separators and float format.
-  EXPECT_EQ(render("{{ {'a': '<é>', 'b': [1, 2.0, none, true]}|tojson }}"), "{\"a\": \"<é>\", \"b\": [1, 2.0, null, true]}");
+  EXPECT_EQ(render("{{ {'a': '<é>', 'b': [1, 2.0, none, true]}|tojson }}"),
+            "{\"a\": \"<é>\", \"b\": [1, 2.0, null, true]}");
   EXPECT_EQ(render("{{ {'a': [1], 'b': {}}|tojson(indent=2) }}"), "{\n  \"a\": [\n    1\n  ],\n  \"b\": {}\n}");
 }
 
 TEST(JinjaTests, TypeAndValueTests) {
-  EXPECT_EQ(render("{{ x is defined }}{{ y is undefined }}{{ none is none }}{{ 'a' is string }}{{ 1 is number }}"
-                   "{{ 1 is integer }}{{ {} is mapping }}{{ [] is iterable }}{{ 'a' is sequence }}{{ true is boolean }}",
-                   {{"x", 1}}),
-            "TrueTrueTrueTrueTrueTrueTrueTrueTrueTrue");
-  EXPECT_EQ(render("{{ 3 is odd }}{{ 3 is even }}{{ 9 is divisibleby 3 }}{{ 1 is eq 1 }}{{ 1 is ne 1 }}{{ 'a' is in 'ab' }}"
-                   "{{ true is true }}{{ 1 is true }}{{ x is not none }}",
-                   {{"x", 1}}),
-            "TrueFalseTrueTrueFalseTrueTrueFalseTrue");
+  EXPECT_EQ(
+      render("{{ x is defined }}{{ y is undefined }}{{ none is none }}{{ 'a' is string }}{{ 1 is number }}"
+             "{{ 1 is integer }}{{ {} is mapping }}{{ [] is iterable }}{{ 'a' is sequence }}{{ true is boolean }}",
+             {{"x", 1}}),
+      "TrueTrueTrueTrueTrueTrueTrueTrueTrueTrue");
+  EXPECT_EQ(
+      render("{{ 3 is odd }}{{ 3 is even }}{{ 9 is divisibleby 3 }}{{ 1 is eq 1 }}{{ 1 is ne 1 }}{{ 'a' is in 'ab' }}"
+             "{{ true is true }}{{ 1 is true }}{{ x is not none }}",
+             {{"x", 1}}),
+      "TrueFalseTrueTrueFalseTrueTrueFalseTrue");
 }
 
 TEST(JinjaMethods, StringDictAndListMethods) {
@@ -251,8 +264,10 @@ TEST(JinjaGlobals, RangeDictNamespaceAndStrftime) {
 // ---- undefined values ----------------------------------------------------
 
 TEST(JinjaUndefined, PrintsEmptyIsFalsyAndIteratesAsEmpty) {
-  EXPECT_EQ(render("[{{ nothing }}][{{ 'y' if nothing else 'n' }}][{% for x in nothing %}x{% endfor %}][{{ nothing|length }}]"),
-            "[][n][][0]");
+  EXPECT_EQ(
+      render(
+          "[{{ nothing }}][{{ 'y' if nothing else 'n' }}][{% for x in nothing %}x{% endfor %}][{{ nothing|length }}]"),
+      "[][n][][0]");
 }
 
 TEST(JinjaUndefined, AttributeChainsStayUndefined) {
@@ -280,15 +295,18 @@ TEST(JinjaErrors, SyntaxErrorsNameLineAndColumn) {
   };
   const Case cases[] = {
       {"Hello\n{{ 1 + }}", "template line 2, column 8: expected an expression, found '}}'"},
-      {"{% if x %}\nabc", "template line 1, column 1: '{% if %}' is never closed: expected '{% endif %}' before the end of the template"},
+      {"{% if x %}\nabc",
+       "template line 1, column 1: '{% if %}' is never closed: expected '{% endif %}' before the end of the template"},
       {"{% foo %}", "template line 1, column 4: unknown tag 'foo'"},
       {"{{ 'abc }}", "template line 1, column 4: unterminated string literal"},
       {"a\nb {{ x ", "template line 2, column 3: unclosed '{{': expected '}}' before the end of the template"},
       {"{# note", "template line 1, column 1: unclosed comment: '{#' has no matching '#}'"},
       {"{% endfor %}", "template line 1, column 4: unexpected '{% endfor %}': no block is open"},
-      {"{% for x in y %}{% endif %}", "template line 1, column 20: unexpected '{% endif %}' inside '{% for %}' (expected '{% endfor %}')"},
+      {"{% for x in y %}{% endif %}",
+       "template line 1, column 20: unexpected '{% endif %}' inside '{% for %}' (expected '{% endfor %}')"},
       {"{% break %}", "template line 1, column 4: '{% break %}' outside a for loop"},
-      {"{% include 'x' %}", "template line 1, column 4: '{% include %}' is not supported: a chat template is rendered on its own"},
+      {"{% include 'x' %}",
+       "template line 1, column 4: '{% include %}' is not supported: a chat template is rendered on its own"},
       {"{{ f(a=1, 2) }}", "template line 1, column 11: positional argument follows keyword argument"},
       {"{{ [1, 2) }}", "template line 1, column 9: expected ',' between list items, found ')'"},
       {"{{ 1 @ 2 }}", "template line 1, column 6: unexpected character '@' in tag"},
@@ -310,11 +328,15 @@ TEST(JinjaErrors, RenderErrorsNameLineAndColumn) {
   EXPECT_EQ(f.code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(f.message, "template line 3, column 16: unsupported operand type(s) for +: 'str' and 'int'");
   EXPECT_EQ(failure_of("{{ 1 // 0 }}").message, "template line 1, column 6: integer division by zero");
-  EXPECT_EQ(failure_of("{% for x in 3 %}{% endfor %}").message, "template line 1, column 13: 'int' object is not iterable");
+  EXPECT_EQ(failure_of("{% for x in 3 %}{% endfor %}").message,
+            "template line 1, column 13: 'int' object is not iterable");
   EXPECT_EQ(failure_of("{% set d = {} %}{% set d.x = 1 %}").message,
-            "template line 1, column 17: cannot assign attribute 'x' on 'd': only namespace() objects take attribute assignment");
-  EXPECT_EQ(failure_of("{{ 'a'.nomethod() }}").message, "template line 1, column 7: 'str' object has no method 'nomethod'");
-  EXPECT_EQ(failure_of("{{ x|join(1, 2, 3) }}").message, "template line 1, column 6: join takes at most 2 argument(s) (3 given)");
+            "template line 1, column 17: cannot assign attribute 'x' on 'd': only namespace() objects take attribute "
+            "assignment");
+  EXPECT_EQ(failure_of("{{ 'a'.nomethod() }}").message,
+            "template line 1, column 7: 'str' object has no method 'nomethod'");
+  EXPECT_EQ(failure_of("{{ x|join(1, 2, 3) }}").message,
+            "template line 1, column 6: join takes at most 2 argument(s) (3 given)");
   EXPECT_EQ(failure_of("{{ x|join(attribute='a', d=1, e=2) }}").message,
             "template line 1, column 6: join got an unexpected keyword argument 'e'");
   EXPECT_EQ(failure_of("{{ 'a'.replace('a') }}").message,
@@ -330,12 +352,14 @@ TEST(JinjaErrors, UnknownFiltersAndTestsFailOnlyWhenReached) {
   EXPECT_EQ(render("{% if false %}{{ x|nosuch }}{{ x is nosuch }}{% endif %}ok"), "ok");
   EXPECT_EQ(failure_of("ok\n  {{ x|nosuch }}").message, "template line 2, column 8: unknown filter 'nosuch'");
   EXPECT_EQ(failure_of("{{ x is nosuch }}").message, "template line 1, column 9: unknown test 'nosuch'");
-  EXPECT_EQ(failure_of("{% filter nosuch %}x{% endfilter %}").message, "template line 1, column 11: unknown filter 'nosuch'");
+  EXPECT_EQ(failure_of("{% filter nosuch %}x{% endfilter %}").message,
+            "template line 1, column 11: unknown filter 'nosuch'");
 }
 
 TEST(JinjaErrors, RaiseExceptionCarriesTheTemplatesMessage) {
-  const Failure f = failure_of("{% if messages[0].role == 'system' %}\n  {{ raise_exception('System role not supported') }}\n{% endif %}",
-                               {{"messages", {{{"role", "system"}}}}});
+  const Failure f = failure_of(
+      "{% if messages[0].role == 'system' %}\n  {{ raise_exception('System role not supported') }}\n{% endif %}",
+      {{"messages", {{{"role", "system"}}}}});
   EXPECT_EQ(f.code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(f.message, "System role not supported (raised by the template at line 2, column 6)");
   // Raised inside a macro, it still reports the template's words first.
@@ -348,13 +372,14 @@ TEST(JinjaErrors, RaiseExceptionCarriesTheTemplatesMessage) {
 TEST(JinjaLimits, LoopIterationLimit) {
   RenderOptions options;
   options.limits.max_loop_iterations = 1000;
-  EXPECT_EQ(render("{% for i in range(10) %}{% for j in range(10) %}.{% endfor %}{% endfor %}", json::object(), chat_options(),
-                   options)
+  EXPECT_EQ(render("{% for i in range(10) %}{% for j in range(10) %}.{% endfor %}{% endfor %}", json::object(),
+                   chat_options(), options)
                 .size(),
             100u);
-  const Failure nested = failure_of("{% for i in range(100) %}{% for j in range(100) %}{% endfor %}{% endfor %}", json::object(),
-                                    options);
-  EXPECT_TRUE(starts_with(nested.message, "template line 1, column 26: loops ran more than 1000 iterations")) << nested.message;
+  const Failure nested =
+      failure_of("{% for i in range(100) %}{% for j in range(100) %}{% endfor %}{% endfor %}", json::object(), options);
+  EXPECT_TRUE(starts_with(nested.message, "template line 1, column 26: loops ran more than 1000 iterations"))
+      << nested.message;
   // range() itself is bounded, so a huge range fails at once instead of allocating.
   EXPECT_TRUE(has(failure_of("{% for i in range(1000000000000) %}{% endfor %}").message, "exceeds the loop limit"));
   EXPECT_TRUE(has(failure_of("{{ [0] * 100000000000 }}").message, "exceeds the limit"));
@@ -378,14 +403,16 @@ TEST(JinjaLimits, RecursionLimit) {
 TEST(JinjaLimits, OutputAndStringSizeLimits) {
   RenderOptions options;
   options.limits.max_output_bytes = 100;
-  EXPECT_EQ(render("{% for i in range(10) %}0123456789{% endfor %}", json::object(), chat_options(), options).size(), 100u);
+  EXPECT_EQ(render("{% for i in range(10) %}0123456789{% endfor %}", json::object(), chat_options(), options).size(),
+            100u);
   EXPECT_TRUE(has(failure_of("{% for i in range(11) %}0123456789{% endfor %}", json::object(), options).message,
                   "the output exceeds the limit of 100 bytes"));
   // Doubling a string in a loop stops at the limit, output or not.
-  EXPECT_TRUE(has(failure_of("{% set ns = namespace(s='ab') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
-                             json::object(), options)
-                      .message,
-                  "exceeds the limit of 100 bytes"));
+  EXPECT_TRUE(
+      has(failure_of("{% set ns = namespace(s='ab') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+                     json::object(), options)
+              .message,
+          "exceeds the limit of 100 bytes"));
   EXPECT_TRUE(has(failure_of("{{ 'a' * 1000000000000 }}").message, "exceeds the limit"));
 }
 
@@ -406,7 +433,8 @@ TEST(JinjaLimits, ContainersCannotHoldThemselves) {
   // A cycle could never be printed and would keep its memory alive forever.
   EXPECT_EQ(failure_of("{% set l = [] %}{% do l.append(l) %}").message,
             "template line 1, column 24: a list cannot contain itself (directly or through its items)");
-  EXPECT_TRUE(has(failure_of("{% set a = [] %}{% set b = [a] %}{% do a.append(b) %}").message, "cannot contain itself"));
+  EXPECT_TRUE(
+      has(failure_of("{% set a = [] %}{% set b = [a] %}{% do a.append(b) %}").message, "cannot contain itself"));
   EXPECT_TRUE(has(failure_of("{% set ns = namespace() %}{% set ns.me = [ns] %}").message, "cannot contain itself"));
   EXPECT_EQ(render("{% set a = [1] %}{% set b = [] %}{% do b.append(a) %}{% do b.append(a) %}{{ b }}"), "[[1], [1]]");
 }
@@ -425,7 +453,8 @@ TEST(JinjaTemplate, ParsedOnceRenderedManyTimesAcrossThreads) {
     });
   }
   for (auto& th : threads) th.join();
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(results[static_cast<size_t>(i)], std::to_string(i) + ";" + std::to_string(i + 1) + ";");
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(results[static_cast<size_t>(i)], std::to_string(i) + ";" + std::to_string(i + 1) + ";");
 }
 
 TEST(JinjaTemplate, UnparsedTemplateRefusesToRender) { EXPECT_THROW(Template().render(ValueDict{}), Error); }

@@ -1,14 +1,14 @@
 // One test per Jinja language feature, each checked against the rendering Python
 // jinja2 produced (tests/data/chat_templates/jinja_cases.json, written by
 // tests/runtime/gen_chat_golden.py).
+#include <gtest/gtest.h>
+
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "runtime/jinja_interpreter.h"
