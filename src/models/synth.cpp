@@ -6,34 +6,13 @@
 
 #include "core/error.h"
 #include "formats/gguf.h"
+#include "models/unicode.h"
 #include "quant/quantize.h"
 
 namespace hearth::models {
 namespace {
 
 using formats::GgufValue;
-
-// GPT-2's byte-level alphabet: printable bytes stand for themselves, the rest
-// are shifted to code points from 256 up so every token is visible text.
-std::vector<std::string> byte_level_alphabet() {
-  std::vector<std::string> out(256);
-  int next = 256;
-  auto utf8 = [](int cp) {
-    std::string s;
-    if (cp < 0x80) {
-      s += static_cast<char>(cp);
-    } else {
-      s += static_cast<char>(0xc0 | (cp >> 6));
-      s += static_cast<char>(0x80 | (cp & 0x3f));
-    }
-    return s;
-  };
-  for (int b = 0; b < 256; ++b) {
-    const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-    out[b] = utf8(printable ? b : next++);
-  }
-  return out;
-}
 
 const std::vector<std::pair<std::string, std::string>>& synth_merges() {
   static const std::vector<std::pair<std::string, std::string>> merges = {
@@ -44,7 +23,8 @@ const std::vector<std::pair<std::string, std::string>>& synth_merges() {
 constexpr const char* kSpecials[] = {"<|endoftext|>", "<|im_start|>", "<|im_end|>"};
 
 void add_tokenizer(formats::GgufWriter& w) {
-  std::vector<std::string> tokens = byte_level_alphabet();
+  std::vector<std::string> tokens;
+  for (int b = 0; b < 256; ++b) tokens.push_back(unicode::byte_to_text(static_cast<uint8_t>(b)));
   std::vector<int32_t> types(tokens.size(), 1);
   std::vector<std::string> merges;
   for (const auto& [a, b] : synth_merges()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <queue>
 
+#include "models/symbol_merge.h"
 #include "models/tokenizer.h"
 #include "models/unicode.h"
 
@@ -233,13 +234,6 @@ void decode_with_props(std::string_view text, std::vector<uint32_t>& cps, std::v
   for (size_t i = 0; i < cps.size(); ++i) props[i] = unicode::props(cps[i]);
 }
 
-struct Symbol {
-  uint32_t start;
-  uint32_t len;
-  int32_t prev;
-  int32_t next;
-};
-
 struct Bigram {
   int32_t rank;
   int32_t left;
@@ -288,12 +282,12 @@ void Tokenizer::encode_bpe(std::string_view text, std::vector<int32_t>& out) con
   if (cps.empty()) return;
 
   std::string word, scratch, utf8;
-  std::vector<Symbol> symbols;
+  std::vector<MergeSymbol> symbols;
   std::priority_queue<Bigram, std::vector<Bigram>, BigramAfter> queue;
   auto try_pair = [&](int32_t left, int32_t right) {
     if (left < 0 || right < 0) return;
-    const Symbol& l = symbols[left];
-    const Symbol& r = symbols[right];
+    const MergeSymbol& l = symbols[left];
+    const MergeSymbol& r = symbols[right];
     const int rank = merge_rank(std::string_view(word).substr(l.start, l.len),
                                 std::string_view(word).substr(r.start, r.len), scratch);
     if (rank >= 0) queue.push({rank, left, right, l.len + r.len});
@@ -318,32 +312,11 @@ void Tokenizer::encode_bpe(std::string_view text, std::vector<int32_t>& out) con
       }
     }
 
-    symbols.clear();
-    for (size_t pos = 0; pos < word.size();) {
-      const size_t n = std::min(unicode::sequence_length(static_cast<uint8_t>(word[pos])), word.size() - pos);
-      const auto index = static_cast<int32_t>(symbols.size());
-      symbols.push_back({static_cast<uint32_t>(pos), static_cast<uint32_t>(n), index - 1,
-                         pos + n == word.size() ? -1 : index + 1});
-      pos += n;
-    }
-    for (int32_t i = 1; i < static_cast<int32_t>(symbols.size()); ++i) try_pair(i - 1, i);
-
-    while (!queue.empty()) {
-      const Bigram b = queue.top();
-      queue.pop();
-      Symbol& l = symbols[b.left];
-      Symbol& r = symbols[b.right];
-      if (l.len == 0 || r.len == 0 || l.len + r.len != b.len) continue;
-      l.len += r.len;
-      r.len = 0;
-      l.next = r.next;
-      if (r.next >= 0) symbols[r.next].prev = b.left;
-      try_pair(l.prev, b.left);
-      try_pair(b.left, l.next);
-    }
+    split_into_characters(word, symbols);
+    merge_symbols(symbols, queue, try_pair);
 
     for (int32_t i = 0; i >= 0; i = symbols[i].next) {
-      const Symbol& sym = symbols[i];
+      const MergeSymbol& sym = symbols[i];
       const std::string_view piece = std::string_view(word).substr(sym.start, sym.len);
       const int32_t id = lookup(piece);
       if (id >= 0) {

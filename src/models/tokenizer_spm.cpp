@@ -3,18 +3,12 @@
 #include <algorithm>
 #include <queue>
 
+#include "models/symbol_merge.h"
 #include "models/tokenizer.h"
 #include "models/unicode.h"
 
 namespace hearth::models {
 namespace {
-
-struct Symbol {
-  uint32_t start;
-  uint32_t len;
-  int32_t prev;
-  int32_t next;
-};
 
 struct Bigram {
   float score;
@@ -36,15 +30,9 @@ void Tokenizer::encode_spm(std::string_view text, std::vector<int32_t>& out) con
   if (text.empty()) return;
   // Symbols are UTF-8 characters as their lead byte announces them; a stray
   // byte is a symbol of its own and ends up as a byte token.
-  std::vector<Symbol> symbols;
+  std::vector<MergeSymbol> symbols;
   symbols.reserve(text.size());
-  for (size_t pos = 0; pos < text.size();) {
-    const size_t n = std::min(unicode::sequence_length(static_cast<uint8_t>(text[pos])), text.size() - pos);
-    const auto index = static_cast<int32_t>(symbols.size());
-    symbols.push_back({static_cast<uint32_t>(pos), static_cast<uint32_t>(n), index - 1,
-                       pos + n == text.size() ? -1 : index + 1});
-    pos += n;
-  }
+  split_into_characters(text, symbols);
 
   std::priority_queue<Bigram, std::vector<Bigram>, BigramAfter> queue;
   auto try_pair = [&](int32_t left, int32_t right) {
@@ -55,24 +43,10 @@ void Tokenizer::encode_spm(std::string_view text, std::vector<int32_t>& out) con
     if (id < 0) return;
     queue.push({tokens_[id].score, left, right, len});
   };
-  for (int32_t i = 1; i < static_cast<int32_t>(symbols.size()); ++i) try_pair(i - 1, i);
-
-  while (!queue.empty()) {
-    const Bigram b = queue.top();
-    queue.pop();
-    Symbol& l = symbols[b.left];
-    Symbol& r = symbols[b.right];
-    if (l.len == 0 || r.len == 0 || l.len + r.len != b.len) continue;
-    l.len += r.len;
-    r.len = 0;
-    l.next = r.next;
-    if (r.next >= 0) symbols[r.next].prev = b.left;
-    try_pair(l.prev, b.left);
-    try_pair(b.left, l.next);
-  }
+  merge_symbols(symbols, queue, try_pair);
 
   for (int32_t i = 0; i >= 0; i = symbols[i].next) {
-    const Symbol& sym = symbols[i];
+    const MergeSymbol& sym = symbols[i];
     const std::string_view piece = text.substr(sym.start, sym.len);
     // Every merged symbol is a token; only single characters can be missing.
     const int32_t id = lookup(piece);

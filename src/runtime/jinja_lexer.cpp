@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "models/unicode.h"
 
 namespace hearth::runtime::jinja {
 namespace {
@@ -14,24 +15,6 @@ bool is_blank(char c) { return c == ' ' || c == '\t'; }
 bool is_name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // What the end of the previous tag asks of the text that follows it.
 enum class After { kNothing, kStripAll, kTrimNewline };
@@ -332,7 +315,7 @@ class Lexer {
           uint32_t v = static_cast<uint32_t>(e - '0');
           for (int k = 0; k < 2 && i < src_.size() && src_[i] >= '0' && src_[i] <= '7'; ++k)
             v = v * 8 + (src_[i++] - '0');
-          append_utf8(value, v);
+          models::unicode::append_utf8(value, v);
           break;
         }
         case '\\':
@@ -347,15 +330,15 @@ class Lexer {
         case '\n':
           break;  // a backslash before a newline continues the line
         case 'x':
-          append_utf8(value, hex(i, 2));
+          models::unicode::append_utf8(value, hex(i, 2));
           i += 2;
           break;
         case 'u':
-          append_utf8(value, hex(i, 4));
+          models::unicode::append_utf8(value, hex(i, 4));
           i += 4;
           break;
         case 'U':
-          append_utf8(value, hex(i, 8));
+          models::unicode::append_utf8(value, hex(i, 8));
           i += 8;
           break;
         default:  // Python keeps unknown escapes as written
