@@ -130,8 +130,10 @@ void Executor::run_node(const Node& node, const Batch& batch) {
     case OpKind::kScale: cpu::scale(in0, node.p.scale, out, n); break;
     case OpKind::kRope: {
       if (out != in0) std::copy(in0, in0 + n, out);
+      const float* factors = node.weight >= 0 ? static_cast<const float*>(g.weights[node.weight].data) : nullptr;
       cpu::rope(out, rows, node.p.n_head, node.p.head_dim, node.p.n_rot, batch.positions, node.p.freq_base,
-                node.p.freq_scale, node.p.rope == RopeKind::kNeox ? cpu::RopeMode::kNeox : cpu::RopeMode::kNormal);
+                node.p.freq_scale, node.p.rope == RopeKind::kNeox ? cpu::RopeMode::kNeox : cpu::RopeMode::kNormal,
+                factors);
       break;
     }
     case OpKind::kStoreKv: {

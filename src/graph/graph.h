@@ -20,7 +20,7 @@ enum class OpKind : uint8_t {
   kMul,        // out = in0 * in1
   kAddBias,    // out = in0 + weight (broadcast over rows)
   kScale,      // out = in0 * scale
-  kRope,       // out = rotary(in0) at the batch's positions
+  kRope,       // out = rotary(in0) at the batch's positions (weight: optional frequency factors)
   kStoreKv,    // writes in0 (keys) and in1 (values) into the layer's cache; no output
   kAttention,  // out = causal attention of in0 (queries) over the layer's cache
   kSwiGlu,     // out = silu(in0) * in1

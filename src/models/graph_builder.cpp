@@ -1,5 +1,7 @@
 #include "models/graph_builder.h"
 
+#include <cmath>
+
 #include "backends/cpu/vec_dot.h"
 #include "core/error.h"
 #include "formats/gguf.h"
@@ -105,7 +107,7 @@ int32_t GraphBuilder::scale(int32_t x, float s) {
 }
 
 int32_t GraphBuilder::rope(int32_t x, int64_t n_head, int64_t head_dim, int64_t n_rot, float freq_base,
-                           float freq_scale, graph::RopeKind kind) {
+                           float freq_scale, graph::RopeKind kind, std::optional<int32_t> freq_factors) {
   NodeParams p;
   p.n_head = n_head;
   p.head_dim = head_dim;
@@ -113,7 +115,14 @@ int32_t GraphBuilder::rope(int32_t x, int64_t n_head, int64_t head_dim, int64_t 
   p.freq_base = freq_base;
   p.freq_scale = freq_scale;
   p.rope = kind;
-  return unary(OpKind::kRope, x, g_.values[x].cols, p);
+  if (freq_factors) {
+    const graph::Weight& w = g_.weights[*freq_factors];
+    const auto* f = static_cast<const float*>(w.data);
+    for (int64_t i = 0; i < w.cols; ++i)
+      if (!(f[i] > 0.0f) || !std::isfinite(f[i]))
+        throw Error(ErrorCode::kFormat, file_.path() + ": tensor '" + w.name + "' holds a frequency factor that is not a positive number (element " + std::to_string(i) + ")");
+  }
+  return unary(OpKind::kRope, x, g_.values[x].cols, p, freq_factors.value_or(-1));
 }
 
 void GraphBuilder::store_kv(int32_t layer, int32_t k, int32_t v) {

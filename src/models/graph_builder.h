@@ -35,7 +35,7 @@ class GraphBuilder {
   int32_t add_bias(int32_t x, int32_t bias);
   int32_t scale(int32_t x, float s);
   int32_t rope(int32_t x, int64_t n_head, int64_t head_dim, int64_t n_rot, float freq_base, float freq_scale,
-               graph::RopeKind kind);
+               graph::RopeKind kind, std::optional<int32_t> freq_factors = std::nullopt);
   void store_kv(int32_t layer, int32_t k, int32_t v);
   int32_t attention(int32_t layer, int32_t q, float scale, int64_t sliding_window = 0, float softcap = 0);
   int32_t swiglu(int32_t gate, int32_t up);

@@ -18,6 +18,8 @@ graph::Graph build_llama_family(const formats::GgufFile& file, const HParams& hp
   const int64_t v_dim = hp.n_head_kv * hp.head_dim_v;
 
   const int32_t tok_embd = b.weight("token_embd.weight", hp.n_embd, hp.n_vocab);
+  // Llama 3.1-style long-context models divide each rotary frequency by a factor.
+  const auto rope_freqs = b.optional_vector("rope_freqs.weight", hp.n_rot / 2);
   int32_t x = b.embed(tok_embd);
   for (int32_t il = 0; il < hp.n_layer; ++il) {
     const std::string blk = "blk." + std::to_string(il) + ".";
@@ -28,8 +30,8 @@ graph::Graph build_llama_family(const formats::GgufFile& file, const HParams& hp
     if (auto bq = b.optional_vector(blk + "attn_q.bias", q_dim)) q = b.add_bias(q, *bq);
     if (auto bk = b.optional_vector(blk + "attn_k.bias", k_dim)) k = b.add_bias(k, *bk);
     if (auto bv = b.optional_vector(blk + "attn_v.bias", v_dim)) v = b.add_bias(v, *bv);
-    q = b.rope(q, hp.n_head, hp.head_dim_k, hp.n_rot, hp.rope_freq_base, hp.rope_freq_scale, rope_kind);
-    k = b.rope(k, hp.n_head_kv, hp.head_dim_k, hp.n_rot, hp.rope_freq_base, hp.rope_freq_scale, rope_kind);
+    q = b.rope(q, hp.n_head, hp.head_dim_k, hp.n_rot, hp.rope_freq_base, hp.rope_freq_scale, rope_kind, rope_freqs);
+    k = b.rope(k, hp.n_head_kv, hp.head_dim_k, hp.n_rot, hp.rope_freq_base, hp.rope_freq_scale, rope_kind, rope_freqs);
     b.store_kv(il, k, v);
     int32_t attn = b.attention(il, q, 1.0f / std::sqrt(static_cast<float>(hp.head_dim_k)), hp.sliding_window);
     attn = b.matmul(attn, b.weight(blk + "attn_output.weight", hp.n_head * hp.head_dim_v, hp.n_embd));

@@ -119,6 +119,14 @@ void write_synthetic_model(const SynthSpec& s, const std::string& path) {
   const float ff_std = 1.0f / std::sqrt(static_cast<float>(s.n_ff));
   const int64_t q_dim = s.n_head * s.head_dim, kv_dim = s.n_head_kv * s.head_dim;
   weights.matrix("token_embd.weight", s.embedding_type, s.n_embd, n_vocab, 1.0f);
+  if (s.rope_freqs) {
+    // Long wavelengths slowed down, short ones kept: the shape of the Llama 3.1 correction.
+    std::vector<float> factors(static_cast<size_t>(s.head_dim / 2));
+    for (size_t i = 0; i < factors.size(); ++i)
+      factors[i] = 1.0f + 7.0f * static_cast<float>(i) / static_cast<float>(factors.size() - 1);
+    w.add_tensor("rope_freqs.weight", DType::kF32, {static_cast<int64_t>(factors.size())}, factors.data(),
+                 factors.size() * sizeof(float));
+  }
   for (int64_t l = 0; l < s.n_layer; ++l) {
     const std::string b = "blk." + std::to_string(l) + ".";
     weights.vector(b + "attn_norm.weight", s.n_embd, 1.0f, 0.1f);

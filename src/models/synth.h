@@ -22,6 +22,7 @@ struct SynthSpec {
   DType weight_type = DType::kQ8_0;  // matrices; norms and biases stay f32
   DType embedding_type = DType::kQ8_0;
   bool tied_output = true;  // no output.weight: the embedding table doubles as the LM head
+  bool rope_freqs = false;  // llama: add rope_freqs.weight (Llama 3.1-style frequency factors)
   uint64_t seed = 1;
 };
 

@@ -53,10 +53,11 @@ class Reference {
     return y;
   }
 
-  static void rope(Vec& x, size_t n_head, size_t hd, int pos, double base, bool neox) {
+  static void rope(Vec& x, size_t n_head, size_t hd, int pos, double base, bool neox, const Vec& factors) {
     for (size_t h = 0; h < n_head; ++h)
       for (size_t i = 0; i < hd / 2; ++i) {
-        const double theta = pos * std::pow(base, -2.0 * static_cast<double>(i) / static_cast<double>(hd));
+        const double theta = pos * std::pow(base, -2.0 * static_cast<double>(i) / static_cast<double>(hd)) /
+                             (factors.empty() ? 1.0 : factors[i]);
         const size_t a = neox ? h * hd + i : h * hd + 2 * i;
         const size_t b = neox ? h * hd + i + hd / 2 : h * hd + 2 * i + 1;
         const double x0 = x[a], x1 = x[b];
@@ -76,6 +77,7 @@ class Reference {
     const size_t nh = static_cast<size_t>(s_.n_head), nkv = static_cast<size_t>(s_.n_head_kv);
     const double eps = 1e-5;
     const Vec embd = weight("token_embd.weight");
+    const Vec rope_freqs = weight("rope_freqs.weight");  // empty when the model has none
     std::vector<Vec> xs;
     for (int32_t t : tokens) {
       Vec x(embd.begin() + t * static_cast<std::ptrdiff_t>(E), embd.begin() + (t + 1) * static_cast<std::ptrdiff_t>(E));
@@ -103,8 +105,8 @@ class Reference {
           q = rms_norm(q, weight(b + "attn_q_norm.weight"), eps, hd);
           k = rms_norm(k, weight(b + "attn_k_norm.weight"), eps, hd);
         }
-        rope(q, nh, hd, static_cast<int>(t), 10000.0, gemma || qwen);
-        rope(k, nkv, hd, static_cast<int>(t), 10000.0, gemma || qwen);
+        rope(q, nh, hd, static_cast<int>(t), 10000.0, gemma || qwen, rope_freqs);
+        rope(k, nkv, hd, static_cast<int>(t), 10000.0, gemma || qwen, rope_freqs);
         qs.push_back(q);
         ks.push_back(k);
         vs.push_back(v);
@@ -164,12 +166,15 @@ struct Case {
   std::string arch;
   DType type;
   double tolerance;  // relative RMS error of the logits against the reference
+  bool rope_freqs = false;
 };
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.arch << "/" << dtype_name(c.type); }
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.arch << "/" << dtype_name(c.type) << (c.rope_freqs ? "/rope_freqs" : "");
+}
 
 std::string case_name(const testing::TestParamInfo<Case>& info) {
-  return info.param.arch + "_" + std::string(dtype_name(info.param.type));
+  return info.param.arch + "_" + std::string(dtype_name(info.param.type)) + (info.param.rope_freqs ? "_rope_freqs" : "");
 }
 
 class SyntheticModel : public testing::TestWithParam<Case> {};
@@ -181,9 +186,10 @@ TEST_P(SyntheticModel, LogitsMatchTheReferenceAndIncrementalDecoding) {
   spec.weight_type = c.type;
   spec.embedding_type = c.type;
   spec.tied_output = c.arch != "qwen2";
+  spec.rope_freqs = c.rope_freqs;
   spec.seed = static_cast<uint64_t>(c.type) * 31 + c.arch.size();
   const std::string path = (std::filesystem::temp_directory_path() /
-                            ("hearth_synth_" + c.arch + "_" + std::string(dtype_name(c.type)) + ".gguf"))
+                            ("hearth_synth_" + case_name({c, 0}) + ".gguf"))
                                .string();
   models::write_synthetic_model(spec, path);
 
@@ -223,7 +229,7 @@ INSTANTIATE_TEST_SUITE_P(
                     Case{"llama", DType::kQ5_0, 0.05}, Case{"llama", DType::kQ4_K, 0.05},
                     Case{"llama", DType::kQ5_K, 0.05}, Case{"llama", DType::kQ6_K, 0.05},
                     Case{"qwen2", DType::kQ8_0, 0.03}, Case{"gemma3", DType::kQ8_0, 0.03},
-                    Case{"gemma3", DType::kF32, 0.01}),
+                    Case{"gemma3", DType::kF32, 0.01}, Case{"llama", DType::kQ8_0, 0.03, true}),
     case_name);
 
 }  // namespace

@@ -46,8 +46,11 @@ enum class RopeMode {
 };
 // In place on x laid out [n_tokens][n_heads][head_dim]; the first n_rot dims of each
 // head rotate by angle positions[t] * freq_scale * freq_base^(-2i/n_rot), the rest stay.
+// freq_factors (n_rot/2 values, may be null) divide each pair's angle: the
+// frequency correction of Llama 3.1-style long-context models (rope_freqs.weight).
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot,
-          const int32_t* positions, float freq_base, float freq_scale, RopeMode mode);
+          const int32_t* positions, float freq_base, float freq_scale, RopeMode mode,
+          const float* freq_factors = nullptr);
 
 // ---- attention (attention.cpp) ----
 struct AttentionParams {
@@ -106,7 +109,8 @@ void round_to_f16(const float* x, float* y, int64_t n);
 void rms_norm(const float* x, const float* weight, float* y, int64_t n_rows, int64_t n, float eps);
 void softmax(float* x, int64_t n);
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot,
-          const int32_t* positions, float freq_base, float freq_scale, RopeMode mode);
+          const int32_t* positions, float freq_base, float freq_scale, RopeMode mode,
+          const float* freq_factors = nullptr);
 void attention(const AttentionParams& p, const float* q, const uint16_t* k_cache,
                const uint16_t* v_cache, float* out);
 }  // namespace ref

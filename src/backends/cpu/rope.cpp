@@ -82,7 +82,7 @@ HWY_INLINE void RotateSplit(float* a, float* b, const float* c, const float* s, 
 }
 
 void RopeImpl(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot,
-              const int32_t* positions, float ratio, float freq_scale, bool neox) {
+              const int32_t* positions, float ratio, float freq_scale, bool neox, const float* freq_factors) {
   // Neox uses the first half of each; normal mode the duplicated, signed layout.
   alignas(64) float cos_buf[2 * kPairsPerPass];
   alignas(64) float sin_buf[2 * kPairsPerPass];
@@ -93,7 +93,7 @@ void RopeImpl(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int
       const int64_t count = std::min(kPairsPerPass, n_pairs - first);
       // The trigonometry is per position and shared by every head.
       for (int64_t j = 0; j < count; ++j) {
-        const float angle = freq_scale * theta;
+        const float angle = freq_factors ? freq_scale * theta / freq_factors[first + j] : freq_scale * theta;
         const float c = std::cos(angle), s = std::sin(angle);
         theta *= ratio;
         if (neox) {
@@ -131,17 +131,18 @@ namespace hearth::cpu {
 HWY_EXPORT(RopeImpl);
 
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot,
-          const int32_t* positions, float freq_base, float freq_scale, RopeMode mode) {
+          const int32_t* positions, float freq_base, float freq_scale, RopeMode mode, const float* freq_factors) {
   if (n_tokens <= 0 || n_heads <= 0 || n_rot < 2) return;
-  if (detail::use_ref_ops()) return ref::rope(x, n_tokens, n_heads, head_dim, n_rot, positions, freq_base, freq_scale, mode);
+  if (detail::use_ref_ops())
+    return ref::rope(x, n_tokens, n_heads, head_dim, n_rot, positions, freq_base, freq_scale, mode, freq_factors);
   HWY_DYNAMIC_DISPATCH(RopeImpl)(x, n_tokens, n_heads, head_dim, n_rot, positions, rope_ratio(freq_base, n_rot),
-                                 freq_scale, mode == RopeMode::kNeox);
+                                 freq_scale, mode == RopeMode::kNeox, freq_factors);
 }
 
 namespace ref {
 
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot,
-          const int32_t* positions, float freq_base, float freq_scale, RopeMode mode) {
+          const int32_t* positions, float freq_base, float freq_scale, RopeMode mode, const float* freq_factors) {
   if (n_rot < 2) return;
   const float ratio = rope_ratio(freq_base, n_rot);
   const int64_t half = n_rot / 2;
@@ -150,7 +151,7 @@ void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t
       float* xh = x + (t * n_heads + h) * head_dim;
       float theta = static_cast<float>(positions[t]);
       for (int64_t i = 0; i < half; ++i) {
-        const float angle = freq_scale * theta;
+        const float angle = freq_factors ? freq_scale * theta / freq_factors[i] : freq_scale * theta;
         const float c = std::cos(angle), s = std::sin(angle);
         theta *= ratio;
         float* x0 = mode == RopeMode::kNeox ? xh + i : xh + 2 * i;
