@@ -68,6 +68,18 @@ inline void unpack_k4_scales(const uint8_t* packed, uint8_t* sc, uint8_t* m) {
   std::memcpy(m + 4, &m_hi, 4);
 }
 
+// q4_K and q5_K share one layout but for q5_K's fifth bits; these read a level
+// the same way for both. Chunk c (0..3) holds 64 elements: its low 32 in the low
+// nibbles of qs[32c..32c+31] (half 0), its high 32 in the high nibbles (half 1);
+// q5_K adds bit 2c+half of qh[l] as bit 4.
+inline const uint8_t* fifth_bits(const BlockQ4K&) { return nullptr; }
+inline const uint8_t* fifth_bits(const BlockQ5K& b) { return b.qh; }
+inline int k4_level(const uint8_t* qs, const uint8_t* qh, int c, int half, int l) {
+  const uint8_t q = qs[32 * c + l];
+  const int nibble = half ? q >> 4 : q & 0x0f;
+  return qh ? nibble | (((qh[l] >> (2 * c + half)) & 1) << 4) : nibble;
+}
+
 // Inverse of unpack_k4_scales; every value must be below 64.
 inline void pack_k4_scales(const uint8_t* sc, const uint8_t* m, uint8_t* packed) {
   for (int j = 0; j < 4; ++j) {

@@ -289,46 +289,28 @@ void quantize_row_q8_k(const float* x, void* vy, int64_t n) {
   }
 }
 
-void dequantize_row_q4_k(const void* vx, float* y, int64_t n) {
-  const auto* x = static_cast<const BlockQ4K*>(vx);
+template <class Block>
+void dequantize_row_q45_k(const void* vx, float* y, int64_t n) {
+  const auto* x = static_cast<const Block*>(vx);
   for (int64_t b = 0; b < n / kQK; ++b) {
     const float d = f16_to_f32(x[b].d), dmin = f16_to_f32(x[b].dmin);
     uint8_t sc[8], m[8];
     unpack_k4_scales(x[b].scales, sc, m);
+    const uint8_t* qh = fifth_bits(x[b]);
     for (int c = 0; c < 4; ++c) {
       const float d_lo = d * sc[2 * c], m_lo = dmin * m[2 * c];
       const float d_hi = d * sc[2 * c + 1], m_hi = dmin * m[2 * c + 1];
-      const uint8_t* q = x[b].qs + 32 * c;
       for (int l = 0; l < 32; ++l) {
-        y[64 * c + l] = d_lo * (q[l] & 0x0f) - m_lo;
-        y[64 * c + 32 + l] = d_hi * (q[l] >> 4) - m_hi;
+        y[64 * c + l] = d_lo * k4_level(x[b].qs, qh, c, 0, l) - m_lo;
+        y[64 * c + 32 + l] = d_hi * k4_level(x[b].qs, qh, c, 1, l) - m_hi;
       }
     }
     y += kQK;
   }
 }
 
-void dequantize_row_q5_k(const void* vx, float* y, int64_t n) {
-  const auto* x = static_cast<const BlockQ5K*>(vx);
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    const float d = f16_to_f32(x[b].d), dmin = f16_to_f32(x[b].dmin);
-    uint8_t sc[8], m[8];
-    unpack_k4_scales(x[b].scales, sc, m);
-    for (int c = 0; c < 4; ++c) {
-      const float d_lo = d * sc[2 * c], m_lo = dmin * m[2 * c];
-      const float d_hi = d * sc[2 * c + 1], m_hi = dmin * m[2 * c + 1];
-      const uint8_t* q = x[b].qs + 32 * c;
-      const uint8_t* qh = x[b].qh;
-      for (int l = 0; l < 32; ++l) {
-        const int lo = (q[l] & 0x0f) | (((qh[l] >> (2 * c)) & 1) << 4);
-        const int hi = (q[l] >> 4) | (((qh[l] >> (2 * c + 1)) & 1) << 4);
-        y[64 * c + l] = d_lo * lo - m_lo;
-        y[64 * c + 32 + l] = d_hi * hi - m_hi;
-      }
-    }
-    y += kQK;
-  }
-}
+void dequantize_row_q4_k(const void* vx, float* y, int64_t n) { dequantize_row_q45_k<BlockQ4K>(vx, y, n); }
+void dequantize_row_q5_k(const void* vx, float* y, int64_t n) { dequantize_row_q45_k<BlockQ5K>(vx, y, n); }
 
 void dequantize_row_q6_k(const void* vx, float* y, int64_t n) {
   const auto* x = static_cast<const BlockQ6K*>(vx);

@@ -26,47 +26,23 @@ using quant::kQK;
 // Integer sums per sub-block, weighted by the integer scales, then one float step per
 // super-block: the reference runtime's order of operations, which keeps our logits
 // within rounding of its own.
-float vec_dot_q4_k_q8_k_scalar(int64_t n, const void* vw, const void* va) {
-  const auto* w = static_cast<const BlockQ4K*>(vw);
+// q4_K and q5_K: Block is BlockQ4K or BlockQ5K.
+template <class Block>
+float vec_dot_q45_k_q8_k_scalar(int64_t n, const void* vw, const void* va) {
+  const auto* w = static_cast<const Block*>(vw);
   const auto* a = static_cast<const BlockQ8K*>(va);
   float sum = 0.0f;
   for (int64_t b = 0; b < n / kQK; ++b) {
     uint8_t sc[8], m[8];
     quant::unpack_k4_scales(w[b].scales, sc, m);
+    const uint8_t* qh = quant::fifth_bits(w[b]);
     int32_t sumi = 0;
     for (int c = 0; c < 4; ++c) {
-      const uint8_t* q = w[b].qs + 32 * c;
       const int8_t* y = a[b].qs + 64 * c;
       int32_t lo = 0, hi = 0;
       for (int l = 0; l < 32; ++l) {
-        lo += (q[l] & 0x0f) * y[l];
-        hi += (q[l] >> 4) * y[l + 32];
-      }
-      sumi += sc[2 * c] * lo + sc[2 * c + 1] * hi;
-    }
-    int32_t summ = 0;
-    for (int j = 0; j < 8; ++j) summ += m[j] * (a[b].bsums[2 * j] + a[b].bsums[2 * j + 1]);
-    sum += a[b].d * f16_to_f32(w[b].d) * sumi - a[b].d * f16_to_f32(w[b].dmin) * summ;
-  }
-  return sum;
-}
-
-float vec_dot_q5_k_q8_k_scalar(int64_t n, const void* vw, const void* va) {
-  const auto* w = static_cast<const BlockQ5K*>(vw);
-  const auto* a = static_cast<const BlockQ8K*>(va);
-  float sum = 0.0f;
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    uint8_t sc[8], m[8];
-    quant::unpack_k4_scales(w[b].scales, sc, m);
-    const uint8_t* qh = w[b].qh;
-    int32_t sumi = 0;
-    for (int c = 0; c < 4; ++c) {
-      const uint8_t* q = w[b].qs + 32 * c;
-      const int8_t* y = a[b].qs + 64 * c;
-      int32_t lo = 0, hi = 0;
-      for (int l = 0; l < 32; ++l) {
-        lo += ((q[l] & 0x0f) | (((qh[l] >> (2 * c)) & 1) << 4)) * y[l];
-        hi += ((q[l] >> 4) | (((qh[l] >> (2 * c + 1)) & 1) << 4)) * y[l + 32];
+        lo += quant::k4_level(w[b].qs, qh, c, 0, l) * y[l];
+        hi += quant::k4_level(w[b].qs, qh, c, 1, l) * y[l + 32];
       }
       sumi += sc[2 * c] * lo + sc[2 * c + 1] * hi;
     }
@@ -112,8 +88,8 @@ bool kquant_weight_kernels(DType weight_type, Isa isa, WeightKernels* out) {
   switch (isa) {
     case Isa::kScalar:
       from_float = quant::quantize_row_q8_k;
-      if (weight_type == DType::kQ4_K) dot = vec_dot_q4_k_q8_k_scalar;
-      if (weight_type == DType::kQ5_K) dot = vec_dot_q5_k_q8_k_scalar;
+      if (weight_type == DType::kQ4_K) dot = vec_dot_q45_k_q8_k_scalar<BlockQ4K>;
+      if (weight_type == DType::kQ5_K) dot = vec_dot_q45_k_q8_k_scalar<BlockQ5K>;
       if (weight_type == DType::kQ6_K) dot = vec_dot_q6_k_q8_k_scalar;
       break;
     case Isa::kAvx2:
