@@ -130,46 +130,35 @@ HEARTH_AVX2 inline __m256 load_f16x8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
-HEARTH_AVX2 float dot_f16(int64_t n, const void* w, const void* a) {
-  const auto* x = static_cast<const uint16_t*>(w);
-  const auto* y = static_cast<const uint16_t*>(a);
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(),
-         acc3 = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    acc0 = _mm256_fmadd_ps(load_f16x8(x + i), load_f16x8(y + i), acc0);
-    acc1 = _mm256_fmadd_ps(load_f16x8(x + i + 8), load_f16x8(y + i + 8), acc1);
-    acc2 = _mm256_fmadd_ps(load_f16x8(x + i + 16), load_f16x8(y + i + 16), acc2);
-    acc3 = _mm256_fmadd_ps(load_f16x8(x + i + 24), load_f16x8(y + i + 24), acc3);
-  }
-  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(load_f16x8(x + i), load_f16x8(y + i), acc0);
-  float sum = hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
-  for (; i < n; ++i) sum += half(x[i]) * half(y[i]);
-  return sum;
-}
-
 // bf16 is the top half of an f32: widen to 32 bits and shift into place.
 HEARTH_AVX2 inline __m256 load_bf16x8(const uint16_t* p) {
   const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16));
 }
 
-HEARTH_AVX2 float dot_bf16(int64_t n, const void* w, const void* a) {
+// f16 and bf16 rows: widen 8 at a time (Load), four accumulators, scalar tail (Widen).
+template <__m256 (*Load)(const uint16_t*), float (*Widen)(uint16_t)>
+HEARTH_AVX2 float dot_16bit(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const uint16_t*>(w);
   const auto* y = static_cast<const uint16_t*>(a);
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(),
          acc3 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    acc0 = _mm256_fmadd_ps(load_bf16x8(x + i), load_bf16x8(y + i), acc0);
-    acc1 = _mm256_fmadd_ps(load_bf16x8(x + i + 8), load_bf16x8(y + i + 8), acc1);
-    acc2 = _mm256_fmadd_ps(load_bf16x8(x + i + 16), load_bf16x8(y + i + 16), acc2);
-    acc3 = _mm256_fmadd_ps(load_bf16x8(x + i + 24), load_bf16x8(y + i + 24), acc3);
+    acc0 = _mm256_fmadd_ps(Load(x + i), Load(y + i), acc0);
+    acc1 = _mm256_fmadd_ps(Load(x + i + 8), Load(y + i + 8), acc1);
+    acc2 = _mm256_fmadd_ps(Load(x + i + 16), Load(y + i + 16), acc2);
+    acc3 = _mm256_fmadd_ps(Load(x + i + 24), Load(y + i + 24), acc3);
   }
-  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(load_bf16x8(x + i), load_bf16x8(y + i), acc0);
+  for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(Load(x + i), Load(y + i), acc0);
   float sum = hsum(_mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3)));
-  for (; i < n; ++i) sum += bf16_to_f32(x[i]) * bf16_to_f32(y[i]);
+  for (; i < n; ++i) sum += Widen(x[i]) * Widen(y[i]);
   return sum;
+}
+
+HEARTH_AVX2 float dot_f16(int64_t n, const void* w, const void* a) { return dot_16bit<load_f16x8, f16_to_f32>(n, w, a); }
+HEARTH_AVX2 float dot_bf16(int64_t n, const void* w, const void* a) {
+  return dot_16bit<load_bf16x8, bf16_to_f32>(n, w, a);
 }
 
 // ---- block kernels ----
