@@ -80,7 +80,9 @@ int run(const RunFlags& f) {
                     {"generate_ms", r.generate_ms},
                     {"generate_tokens_per_s", per_second(r.tokens.size(), r.generate_ms)}};
     j["threads"] = session->n_threads();
-    std::cout << j.dump() << "\n";
+    // Generated text may end inside a UTF-8 sequence (the token budget ran out
+    // mid-character): JSON gets U+FFFD there instead of an exception.
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     std::cout << "\n";
     std::fprintf(stderr, "[%zu prompt tokens at %.1f tok/s, %zu generated at %.1f tok/s, load %.0f ms]\n",

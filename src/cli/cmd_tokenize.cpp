@@ -23,13 +23,17 @@ int tokenize(const TokenizeFlags& f) {
   auto file = formats::GgufFile::open(resolve_model(f.model));
   auto tok = models::Tokenizer::from_gguf(*file);
   const std::vector<int32_t> ids = tok->encode(f.prompt, !f.no_special, !f.no_parse_special);
+  // A token may be part of a UTF-8 sequence: such bytes print as U+FFFD.
+  auto dump = [](const nlohmann::ordered_json& v) {
+    return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
   if (f.json) {
     nlohmann::ordered_json j;
     j["tokens"] = ids;
     j["decoded"] = tok->decode(ids);
-    std::cout << j.dump() << "\n";
+    std::cout << dump(j) << "\n";
   } else {
-    for (int32_t id : ids) std::cout << id << "\t" << nlohmann::json(tok->token_to_piece(id)).dump() << "\n";
+    for (int32_t id : ids) std::cout << id << "\t" << dump(tok->token_to_piece(id)) << "\n";
   }
   return 0;
 }

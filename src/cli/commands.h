@@ -19,5 +19,8 @@ Command add_run_command(CLI::App& root);
 Command add_chat_command(CLI::App& root);
 Command add_info_command(CLI::App& root);
 Command add_tokenize_command(CLI::App& root);
+Command add_bench_command(CLI::App& root);
+Command add_quantize_command(CLI::App& root);
+Command add_synth_command(CLI::App& root);
 
 }  // namespace hearth::cli

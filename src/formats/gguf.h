@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -154,6 +155,18 @@ class GgufWriter {
   // data must hold dtype_row_bytes(type, dims[0]) * (product of other dims) bytes; copied.
   void add_tensor(const std::string& name, DType type, std::vector<int64_t> dims, const void* data,
                   size_t n_bytes);
+
+  // Streaming mode, for files larger than memory: the tensor's bytes are made at
+  // write time, tensor by tensor in the order added, by a producer that hands them
+  // to the sink in as many pieces as it likes. It must hand over exactly the bytes
+  // the dims call for (else write throws Error(kInternal) and leaves no file). A
+  // producer may throw; write then removes its temporary file and rethrows. It
+  // runs once per write()/to_bytes(), so anything it reads must live until then.
+  using TensorSink = std::function<void(const void* data, size_t n_bytes)>;
+  using TensorProducer = std::function<void(const TensorSink& sink)>;
+  void add_tensor_stream(const std::string& name, DType type, std::vector<int64_t> dims,
+                         TensorProducer producer);
+
   // Writes atomically (temporary file + rename); throws Error(kIo) on failure.
   void write(const std::string& path) const;
   std::vector<uint8_t> to_bytes() const;
@@ -163,8 +176,12 @@ class GgufWriter {
     std::string name;
     DType type;
     std::vector<int64_t> dims;
-    std::vector<uint8_t> data;
+    uint64_t n_bytes = 0;
+    std::vector<uint8_t> data;  // empty when producer is set
+    TensorProducer producer;
   };
+  // Validates name and dims against the tensors added so far; returns the byte size.
+  uint64_t check_tensor(const std::string& name, DType type, const std::vector<int64_t>& dims) const;
   uint64_t alignment_;
   std::vector<std::pair<std::string, GgufValue>> metadata_;
   std::vector<PendingTensor> tensors_;

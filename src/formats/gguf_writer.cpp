@@ -113,8 +113,8 @@ void GgufWriter::set(const std::string& key, GgufValue value) {
   metadata_.emplace_back(key, std::move(value));
 }
 
-void GgufWriter::add_tensor(const std::string& name, DType type, std::vector<int64_t> dims, const void* data,
-                            size_t n_bytes) {
+uint64_t GgufWriter::check_tensor(const std::string& name, DType type,
+                                  const std::vector<int64_t>& dims) const {
   if (name.empty()) bad_argument("tensor name is empty");
   for (const auto& t : tensors_)
     if (t.name == name) bad_argument("tensor '" + name + "' added twice");
@@ -132,12 +132,26 @@ void GgufWriter::add_tensor(const std::string& name, DType type, std::vector<int
   bool overflow = __builtin_mul_overflow(dims[0] / info.block_elems, info.block_bytes, &expected);
   for (size_t i = 1; i < dims.size(); ++i) overflow = overflow || __builtin_mul_overflow(expected, dims[i], &expected);
   if (overflow) bad_argument("tensor '" + name + "' is too large");
-  if (static_cast<uint64_t>(expected) != n_bytes)
-    bad_argument("tensor '" + name + "' (" + std::string(info.name) + ") needs " + std::to_string(expected) +
-                 " bytes for its dims, got " + std::to_string(n_bytes));
+  return static_cast<uint64_t>(expected);
+}
+
+void GgufWriter::add_tensor(const std::string& name, DType type, std::vector<int64_t> dims, const void* data,
+                            size_t n_bytes) {
+  const uint64_t expected = check_tensor(name, type, dims);
+  if (expected != n_bytes)
+    bad_argument("tensor '" + name + "' (" + std::string(dtype_name(type)) + ") needs " +
+                 std::to_string(expected) + " bytes for its dims, got " + std::to_string(n_bytes));
   if (data == nullptr) bad_argument("tensor '" + name + "' has no data");
   const auto* p = static_cast<const uint8_t*>(data);
-  tensors_.push_back(PendingTensor{name, type, std::move(dims), std::vector<uint8_t>(p, p + n_bytes)});
+  tensors_.push_back(
+      PendingTensor{name, type, std::move(dims), expected, std::vector<uint8_t>(p, p + n_bytes), {}});
+}
+
+void GgufWriter::add_tensor_stream(const std::string& name, DType type, std::vector<int64_t> dims,
+                                   TensorProducer producer) {
+  const uint64_t n_bytes = check_tensor(name, type, dims);
+  if (!producer) bad_argument("tensor '" + name + "' has no producer");
+  tensors_.push_back(PendingTensor{name, type, std::move(dims), n_bytes, {}, std::move(producer)});
 }
 
 namespace {
@@ -171,14 +185,33 @@ void emit_file(Put& put, uint64_t alignment, const std::vector<std::pair<std::st
     for (int64_t d : t.dims) out.pod(static_cast<uint64_t>(d));
     out.pod(static_cast<uint32_t>(t.type));
     out.pod(offset);
-    offset += t.data.size();
+    offset += t.n_bytes;
   }
   out.pad_to(alignment);
   // No padding after the last tensor: the file ends where its data ends, so any
   // truncation of a written file is detectable.
   for (const auto& t : tensors) {
     out.pad_to(alignment);
-    out.bytes(t.data.data(), t.data.size());
+    if (!t.producer) {
+      out.bytes(t.data.data(), t.data.size());
+      continue;
+    }
+    // A producer that hands over too much is stopped before the excess reaches the
+    // output, so the offsets written above stay true up to the error.
+    uint64_t produced = 0;
+    const GgufWriter::TensorSink sink = [&](const void* p, size_t n) {
+      if (n > t.n_bytes - produced)
+        throw Error(ErrorCode::kInternal, "GgufWriter: the producer of tensor '" + t.name +
+                                              "' handed over more than " + std::to_string(t.n_bytes) +
+                                              " bytes");
+      produced += n;
+      out.bytes(p, n);
+    };
+    t.producer(sink);
+    if (produced != t.n_bytes)
+      throw Error(ErrorCode::kInternal, "GgufWriter: the producer of tensor '" + t.name + "' handed over " +
+                                            std::to_string(produced) + " bytes, expected " +
+                                            std::to_string(t.n_bytes));
   }
 }
 

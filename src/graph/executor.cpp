@@ -62,6 +62,7 @@ Executor::Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool*
     }
   }
   scratch_bytes_ = scratch;
+  group_matmuls();
   arena_ = aligned_alloc_bytes(static_cast<size_t>(plan_.arena_bytes), "activation arena");
   scratch_ = aligned_alloc_bytes(scratch_bytes_, "kernel scratch");
 }
@@ -81,8 +82,63 @@ const float* Executor::run(const Batch& batch) {
     throw Error(ErrorCode::kInvalidArgument,
                 "context full: " + std::to_string(batch.n_past + batch.n_tokens) + " positions needed, " +
                     std::to_string(std::min(batch.kv_capacity, max_context_)) + " available");
-  for (const Node& node : graph_.nodes) run_node(node, batch);
+  const std::vector<Node>& nodes = graph_.nodes;
+  for (size_t i = 0; i < nodes.size();) {
+    if (matmul_group_[i] > 1) {
+      run_matmul_group(i, batch);
+      i += static_cast<size_t>(matmul_group_[i]);
+    } else {
+      run_node(nodes[i], batch);
+      ++i;
+    }
+  }
   return value(graph_.logits);
+}
+
+void Executor::group_matmuls() {
+  // Consecutive matmuls of one input (a layer's q, k and v; its gate and up)
+  // run as one group. No node between them, so no order changes.
+  const std::vector<Node>& nodes = graph_.nodes;
+  matmul_group_.assign(nodes.size(), 1);
+  constexpr int kMaxGroup = 8;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i].op != OpKind::kMatMul) continue;
+    const DType first = graph_.weights[nodes[i].weight].type;
+    size_t j = i + 1;
+    while (j < nodes.size() && j - i < kMaxGroup && nodes[j].op == OpKind::kMatMul &&
+           nodes[j].in[0] == nodes[i].in[0] && nodes[j].out != nodes[i].in[0] &&
+           graph_.weights[nodes[j].weight].cols == graph_.weights[nodes[i].weight].cols &&
+           cpu::matmul_share_input(first, graph_.weights[nodes[j].weight].type))
+      ++j;
+    matmul_group_[i] = static_cast<int32_t>(j - i);
+    i = j - 1;
+  }
+}
+
+void Executor::run_matmul_group(size_t first, const Batch& batch) {
+  const Node& head = graph_.nodes[first];
+  const int64_t rows = graph_.values[head.out].rows == Rows::kTokens ? batch.n_tokens : batch.n_outputs;
+  cpu::MatMulTarget targets[8];
+  const int n = matmul_group_[first];
+  for (int i = 0; i < n; ++i) {
+    const Node& node = graph_.nodes[first + static_cast<size_t>(i)];
+    const Weight& w = graph_.weights[node.weight];
+    targets[i] = {w.type, w.rows, w.data, value(node.out)};
+  }
+  cpu::matmul_group(graph_.weights[head.weight].cols, rows, targets, n, value(head.in[0]), scratch_, pool_);
+}
+
+void Executor::for_rows(int64_t rows, int64_t cols, const std::function<void(int64_t, int64_t)>& fn) {
+  // Below this many elements a row-wise op is over before the other threads
+  // would have woken up (token generation is always below it).
+  constexpr int64_t kParallelElements = 16384;
+  if (!pool_ || pool_->size() < 2 || rows < 2 || rows * cols < kParallelElements) {
+    fn(0, rows);
+    return;
+  }
+  pool_->parallel_chunks(rows, [&](int64_t r0, int64_t r1, int) {
+    if (r1 > r0) fn(r0, r1 - r0);
+  });
 }
 
 void Executor::run_node(const Node& node, const Batch& batch) {
@@ -96,6 +152,12 @@ void Executor::run_node(const Node& node, const Batch& batch) {
   const int64_t rows = node.out >= 0 ? rows_of(node.out) : rows_of(node.in[0]);
   const int64_t cols = node.out >= 0 ? g.values[node.out].cols : g.values[node.in[0]].cols;
   const int64_t n = rows * cols;
+  // out = op(in0, in1) element by element, rows split across the threads.
+  auto binary = [&](void (*op)(const float*, const float*, float*, int64_t)) {
+    for_rows(rows, cols, [&](int64_t r0, int64_t nr) {
+      op(in0 + r0 * cols, in1 + r0 * cols, out + r0 * cols, nr * cols);
+    });
+  };
 
   switch (node.op) {
     case OpKind::kEmbed: {
@@ -114,7 +176,9 @@ void Executor::run_node(const Node& node, const Batch& batch) {
     case OpKind::kRmsNorm: {
       const int64_t group = node.p.group > 0 ? node.p.group : cols;
       const float* weight = node.weight >= 0 ? static_cast<const float*>(g.weights[node.weight].data) : nullptr;
-      cpu::rms_norm(in0, weight, out, n / group, group, node.p.eps);
+      for_rows(rows, cols, [&](int64_t r0, int64_t nr) {
+        cpu::rms_norm(in0 + r0 * cols, weight, out + r0 * cols, nr * cols / group, group, node.p.eps);
+      });
       break;
     }
     case OpKind::kMatMul: {
@@ -122,18 +186,20 @@ void Executor::run_node(const Node& node, const Batch& batch) {
       cpu::matmul({w.type, w.cols, w.rows, rows}, w.data, in0, out, scratch_, pool_);
       break;
     }
-    case OpKind::kAdd: cpu::add(in0, in1, out, n); break;
-    case OpKind::kMul: cpu::mul(in0, in1, out, n); break;
+    case OpKind::kAdd: binary(cpu::add); break;
+    case OpKind::kMul: binary(cpu::mul); break;
     case OpKind::kAddBias:
       cpu::add_row_broadcast(in0, static_cast<const float*>(g.weights[node.weight].data), out, rows, cols);
       break;
     case OpKind::kScale: cpu::scale(in0, node.p.scale, out, n); break;
     case OpKind::kRope: {
-      if (out != in0) std::copy(in0, in0 + n, out);
       const float* factors = node.weight >= 0 ? static_cast<const float*>(g.weights[node.weight].data) : nullptr;
-      cpu::rope(out, rows, node.p.n_head, node.p.head_dim, node.p.n_rot, batch.positions, node.p.freq_base,
-                node.p.freq_scale, node.p.rope == RopeKind::kNeox ? cpu::RopeMode::kNeox : cpu::RopeMode::kNormal,
-                factors);
+      for_rows(rows, cols, [&](int64_t r0, int64_t nr) {
+        if (out != in0) std::copy(in0 + r0 * cols, in0 + (r0 + nr) * cols, out + r0 * cols);
+        cpu::rope(out + r0 * cols, nr, node.p.n_head, node.p.head_dim, node.p.n_rot, batch.positions + r0,
+                  node.p.freq_base, node.p.freq_scale,
+                  node.p.rope == RopeKind::kNeox ? cpu::RopeMode::kNeox : cpu::RopeMode::kNormal, factors);
+      });
       break;
     }
     case OpKind::kStoreKv: {
@@ -153,8 +219,8 @@ void Executor::run_node(const Node& node, const Batch& batch) {
       cpu::attention(ap, in0, kv.k, kv.v, out, reinterpret_cast<float*>(scratch_), pool_);
       break;
     }
-    case OpKind::kSwiGlu: cpu::swiglu(in0, in1, out, n); break;
-    case OpKind::kGeGlu: cpu::geglu(in0, in1, out, n); break;
+    case OpKind::kSwiGlu: binary(cpu::swiglu); break;
+    case OpKind::kGeGlu: binary(cpu::geglu); break;
     case OpKind::kLastRows: {
       const int64_t in_rows = rows_of(node.in[0]);
       std::copy(in0 + (in_rows - rows) * cols, in0 + in_rows * cols, out);

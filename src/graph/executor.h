@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -51,9 +52,15 @@ class Executor {
  private:
   float* value(int32_t id) { return reinterpret_cast<float*>(arena_ + graph_.values[id].offset); }
   void run_node(const Node& node, const Batch& batch);
+  void group_matmuls();
+  void run_matmul_group(size_t first, const Batch& batch);
+  // Runs fn(first_row, n_rows) over [0, rows), split across the pool when the
+  // op is big enough (prompt processing) and on the caller otherwise.
+  void for_rows(int64_t rows, int64_t cols, const std::function<void(int64_t, int64_t)>& fn);
 
   Graph graph_;
   ArenaPlan plan_;
+  std::vector<int32_t> matmul_group_;  // per node: matmuls run together from here (1: alone)
   int64_t max_tokens_;
   int64_t max_context_;
   ThreadPool* pool_;

@@ -1,6 +1,8 @@
 #include "graph/graph.h"
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 namespace hearth::graph {
 
@@ -36,6 +38,23 @@ int32_t Graph::add_value(std::string name, int64_t cols, Rows rows) {
 int32_t Graph::add_node(const Node& node) {
   nodes.push_back(node);
   return node.out;
+}
+
+int64_t weight_bytes_read_per_token(const Graph& graph) {
+  // A tied embedding is both looked up (one row) and used as the LM head
+  // (all rows): count the largest read each weight sees, once.
+  std::vector<int64_t> bytes(graph.weights.size(), 0);
+  for (const Node& node : graph.nodes) {
+    if (node.weight < 0) continue;
+    const Weight& w = graph.weights[static_cast<size_t>(node.weight)];
+    const int64_t row = dtype_row_bytes(w.type, w.cols);
+    const int64_t read = node.op == OpKind::kEmbed ? row : row * w.rows;
+    int64_t& b = bytes[static_cast<size_t>(node.weight)];
+    b = std::max(b, read);
+  }
+  int64_t total = 0;
+  for (int64_t b : bytes) total += b;
+  return total;
 }
 
 }  // namespace hearth::graph

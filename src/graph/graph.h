@@ -91,4 +91,9 @@ struct Graph {
   int32_t add_node(const Node& node);
 };
 
+// Bytes of weights one token's forward pass reads: every weight once, except
+// embedding tables, of which a token reads only its own row. Token generation
+// cannot run faster than memory bandwidth divided by this.
+int64_t weight_bytes_read_per_token(const Graph& graph);
+
 }  // namespace hearth::graph

@@ -42,6 +42,13 @@ expect "absurd context" "context" run -p hi -c 100000000000
 expect "unknown flag" "--frobnicate" run -p hi --frobnicate
 expect "missing prompt" "prompt" run
 expect "directory as model" "directory" run -m "$tmp" -p hi
+expect "quantize: missing input" "no-such-model\.gguf" quantize "$tmp/no-such-model.gguf" "$tmp/q.gguf" q8_0
+expect "quantize: corrupt input" "truncated\.gguf" quantize "$tmp/truncated.gguf" "$tmp/q.gguf" q8_0
+expect "quantize: unknown type" "q9_z.*accepted" quantize "$model" "$tmp/q.gguf" q9_z
+expect "quantize: output is the input" "input" quantize "$model" "$model" q8_0
+expect "quantize: no output directory" "no-such-dir" quantize "$model" "$tmp/no-such-dir/q.gguf" q8_0
+expect "quantize: missing type" "type" quantize "$model" "$tmp/q.gguf"
+if [[ -n $(find "$tmp" -name 'q.gguf*') ]]; then echo "FAIL quantize left a file behind"; failed=$((failed+1)); fi
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -207,17 +207,16 @@ TEST_P(SyntheticModel, LogitsMatchTheReferenceAndIncrementalDecoding) {
   EXPECT_LT(relative_error(batch, want), c.tolerance);
 
   // The same tokens fed in pieces (a prompt, then one at a time, across
-  // several batches) give the same logits as one batch.
+  // several batches) match the reference as closely. They need not equal the
+  // batch's logits bit for bit: a batch runs tiled matmul kernels, one token
+  // runs row kernels, and the two sum in different orders.
   runtime::Session step_session(model, {64, 4, 1});
   step_session.decode(std::span<const int32_t>(tokens.data(), 6));
   std::span<const float> step;
   for (size_t i = 6; i < tokens.size(); ++i) step = step_session.decode(std::span<const int32_t>(&tokens[i], 1));
-  double max_diff = 0, max_abs = 0;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    max_diff = std::max(max_diff, static_cast<double>(std::fabs(step[i] - batch[i])));
-    max_abs = std::max(max_abs, static_cast<double>(std::fabs(batch[i])));
-  }
-  EXPECT_LT(max_diff, 1e-3 * std::max(1.0, max_abs));
+  const std::vector<float> stepped(step.begin(), step.end());
+  EXPECT_LT(relative_error(stepped, want), c.tolerance);
+  EXPECT_LT(relative_error(stepped, Vec(batch.begin(), batch.end())), c.tolerance);
   std::filesystem::remove(path);
 }
 

@@ -1,5 +1,6 @@
 // Dot-product kernels for the 256-element super-block formats (q4_k q5_k q6_k) against
 // q8_K activations: the scalar references and the choice among ISA levels.
+#include "backends/cpu/dot_kquants_tiles.h"
 #include "backends/cpu/vec_dot.h"
 #include "core/half.h"
 #include "quant/blocks_kquants.h"
@@ -110,10 +111,16 @@ bool kquant_weight_kernels(DType weight_type, Isa isa, WeightKernels* out) {
       break;
   }
   if (!dot) return false;
+  *out = WeightKernels{};
   out->act_type = DType::kQ8_K;
   out->act_from_float = from_float;
   out->vec_dot = dot;
   out->isa = isa;
+  if (isa == Isa::kAvx2 && (weight_type == DType::kQ4_K || weight_type == DType::kQ5_K)) {
+    out->tile_dot = weight_type == DType::kQ4_K ? tile_dot_q4_k_q8_k_avx2 : tile_dot_q5_k_q8_k_avx2;
+    out->tile_rows = kKTileRows;
+    out->tile_cols = kKTileCols;
+  }
   return true;
 }
 

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "backends/cpu/dot_kquants_tiles.h"
+#include "backends/cpu/tile_dispatch.h"
 #include "quant/blocks_kquants.h"
 
 #define HEARTH_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -133,6 +135,119 @@ HEARTH_AVX2 inline float first_of_magnitude(const float* x, float magnitude) {
 
 }  // namespace
 
+namespace {
+
+// q4_K and q5_K as tiles: RM weight rows against RN activation rows. Per
+// superblock and row, the scales are unpacked and each 64-element chunk's
+// values and scale vectors are built once, then used for every activation row;
+// one int32 sum per activation row collects the chunks. The mins term joins the
+// same float accumulator in its low four lanes. Each (row, activation) pair
+// sees the same operations whatever the tile's shape, so every tile agrees
+// with the 1x1 tile bit for bit.
+struct Q4KValues {
+  using Block = BlockQ4K;
+  HEARTH_AVX2 static __m256i high_bits(const BlockQ4K&) { return _mm256_setzero_si256(); }
+  template <int C>
+  HEARTH_AVX2 static void chunk(const BlockQ4K& w, __m256i, __m256i* lo, __m256i* hi) {
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * C));
+    *lo = _mm256_and_si256(q, low4);
+    *hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+  }
+};
+
+struct Q5KValues {
+  using Block = BlockQ5K;
+  HEARTH_AVX2 static __m256i high_bits(const BlockQ5K& w) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qh));
+  }
+  template <int C>
+  HEARTH_AVX2 static void chunk(const BlockQ5K& w, __m256i hbits, __m256i* lo, __m256i* hi) {
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    const __m256i bit4 = _mm256_set1_epi8(0x10);
+    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.qs + 32 * C));
+    *lo = _mm256_or_si256(_mm256_and_si256(q, low4), _mm256_and_si256(bit_to_4<2 * C>(hbits), bit4));
+    *hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low4),
+                          _mm256_and_si256(bit_to_4<2 * C + 1>(hbits), bit4));
+  }
+};
+
+template <typename V, int RN, int C>
+HEARTH_AVX2 inline void k_chunk(const typename V::Block& w, __m256i hbits, __m256i scales, const BlockQ8K* const* act,
+                                __m256i* sumi) {
+  __m256i lo, hi;
+  V::template chunk<C>(w, hbits, &lo, &hi);
+  const __m256i s_lo = _mm256_shuffle_epi8(scales, pick_i16(2 * C));
+  const __m256i s_hi = _mm256_shuffle_epi8(scales, pick_i16(2 * C + 1));
+#pragma GCC unroll 8
+  for (int c = 0; c < RN; ++c) {
+    const int8_t* q = act[c]->qs + 64 * C;
+    const __m256i p_lo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)));
+    const __m256i p_hi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + 32)));
+    sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(_mm256_madd_epi16(p_lo, s_lo), _mm256_madd_epi16(p_hi, s_hi)));
+  }
+}
+
+template <typename V, int RM, int RN>
+HEARTH_AVX2 void k_tile(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
+                        int64_t y_stride) {
+  using W = typename V::Block;
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* ab = static_cast<const uint8_t*>(a);
+  __m256 acc[RM][RN];
+#pragma GCC unroll 8
+  for (int r = 0; r < RM; ++r)
+#pragma GCC unroll 8
+    for (int c = 0; c < RN; ++c) acc[r][c] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const BlockQ8K* act[RN];
+#pragma GCC unroll 8
+    for (int c = 0; c < RN; ++c) act[c] = reinterpret_cast<const BlockQ8K*>(ab + c * a_stride) + b;
+#pragma GCC unroll 8
+    for (int r = 0; r < RM; ++r) {
+      const W& x = reinterpret_cast<const W*>(wb + r * w_stride)[b];
+      __m128i sc16, m16;
+      unpack_scales_mins(x.scales, &sc16, &m16);
+      const float d = _cvtsh_ss(x.d);
+      const float dmin = _cvtsh_ss(x.dmin);
+#pragma GCC unroll 8
+      for (int c = 0; c < RN; ++c) {
+        const __m128 mins = _mm_cvtepi32_ps(mins_dot(m16, act[c]->bsums));
+        acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(-dmin * act[c]->d), _mm256_zextps128_ps256(mins), acc[r][c]);
+      }
+      const __m256i scales = _mm256_broadcastsi128_si256(sc16);
+      const __m256i hbits = V::high_bits(x);
+      __m256i sumi[RN];
+#pragma GCC unroll 8
+      for (int c = 0; c < RN; ++c) sumi[c] = _mm256_setzero_si256();
+      k_chunk<V, RN, 0>(x, hbits, scales, act, sumi);
+      k_chunk<V, RN, 1>(x, hbits, scales, act, sumi);
+      k_chunk<V, RN, 2>(x, hbits, scales, act, sumi);
+      k_chunk<V, RN, 3>(x, hbits, scales, act, sumi);
+#pragma GCC unroll 8
+      for (int c = 0; c < RN; ++c)
+        acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(d * act[c]->d), _mm256_cvtepi32_ps(sumi[c]), acc[r][c]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < RM; ++r)
+#pragma GCC unroll 8
+    for (int c = 0; c < RN; ++c) y[c * y_stride + r] = hsum_ps(acc[r][c]);
+}
+
+template <typename V>
+struct KTile {
+  template <int RM, int RN>
+  static void run(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
+                  int64_t y_stride) {
+    k_tile<V, RM, RN>(n, w, w_stride, a, a_stride, y, y_stride);
+  }
+};
+
+}  // namespace
+
+// One row at a time (token generation): two chunk sums in flight, faster here
+// than the 1x1 tile (measured 8.7-9.3 against 5.4-6.4 GB/s on one core).
 HEARTH_AVX2 float vec_dot_q4_k_q8_k_avx2(int64_t n, const void* vw, const void* va) {
   const auto* w = static_cast<const BlockQ4K*>(vw);
   const auto* a = static_cast<const BlockQ8K*>(va);
@@ -176,6 +291,16 @@ HEARTH_AVX2 float vec_dot_q5_k_q8_k_avx2(int64_t n, const void* vw, const void* 
     acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
   }
   return hsum_ps(acc) - hsum_ps(acc_m);
+}
+
+void tile_dot_q4_k_q8_k_avx2(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
+                             int64_t y_stride, int rows, int cols) {
+  dispatch_tile<KTile<Q4KValues>, kKTileRows, kKTileCols>(n, w, w_stride, a, a_stride, y, y_stride, rows, cols);
+}
+
+void tile_dot_q5_k_q8_k_avx2(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
+                             int64_t y_stride, int rows, int cols) {
+  dispatch_tile<KTile<Q5KValues>, kKTileRows, kKTileCols>(n, w, w_stride, a, a_stride, y, y_stride, rows, cols);
 }
 
 // Works on q = stored value in 0..63 (unsigned, as maddubs needs) and takes the -32

@@ -28,4 +28,22 @@ size_t matmul_scratch_bytes(const MatMulShape& shape);
 void matmul(const MatMulShape& shape, const void* w, const float* x, float* y, void* scratch,
             ThreadPool* pool);
 
+// One weight matrix of a group that multiplies the same input.
+struct MatMulTarget {
+  DType weight_type = DType::kF32;
+  int64_t n_out = 0;
+  const void* w = nullptr;
+  float* y = nullptr;  // n_tokens rows of n_out floats
+};
+
+// True when a and b convert their input the same way, so one conversion serves both.
+bool matmul_share_input(DType a, DType b);
+
+// Several matmuls of one input x (n_tokens rows of k floats), such as a layer's
+// query, key and value projections: x is converted once and every target's rows
+// are spread over the threads in one parallel loop. All targets must share the
+// input conversion (matmul_share_input); scratch as for the first of them.
+void matmul_group(int64_t k, int64_t n_tokens, const MatMulTarget* targets, int n_targets, const float* x,
+                  void* scratch, ThreadPool* pool);
+
 }  // namespace hearth::cpu

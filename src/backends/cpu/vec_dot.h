@@ -15,11 +15,23 @@ using FromFloatFn = void (*)(const float* x, void* y, int64_t n);
 // Dot product of one weight row and one converted activation row of n elements.
 using VecDotFn = float (*)(int64_t n, const void* weight_row, const void* act_row);
 
+// Dot products of a tile of weight rows (w, w_stride bytes apart) against
+// activation rows (a, a_stride bytes apart): y[c * y_stride + r] = dot(row r,
+// activation c) for r < rows <= tile_rows, c < cols <= tile_cols. Loading a
+// block once for several dot products is what makes prompt processing fast.
+// Each pair's result is the same in any tile shape (it may differ from
+// vec_dot's in the last bits: the two sum in different orders).
+using TileDotFn = void (*)(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
+                           int64_t y_stride, int rows, int cols);
+
 struct WeightKernels {
   DType act_type = DType::kF32;
   FromFloatFn act_from_float = nullptr;
   VecDotFn vec_dot = nullptr;
   Isa isa = Isa::kScalar;  // the level the chosen kernels were written for
+  TileDotFn tile_dot = nullptr;  // null: the matmul calls vec_dot per pair
+  int tile_rows = 1;
+  int tile_cols = 1;
 };
 
 // The fastest kernels for a weight type usable at ISA level `isa` or below.

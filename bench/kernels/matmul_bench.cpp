@@ -1,0 +1,96 @@
+// Matmul micro-benchmarks for every weight type Hearth has kernels for:
+//   gemv: one token against a weight matrix larger than the last-level cache,
+//         so the figure is memory streaming (weight GB/s), as in generation;
+//   gemm: 64 tokens against a cache-sized matrix, compute-bound (GFLOP/s), as
+//         in prompt processing.
+// Run: build/bin/bench_kernels [--benchmark_filter=q4_k] (threads are the
+// benchmark's argument). Weights are random rows quantized by the reference
+// quantizer; the speed of a kernel does not depend on the values.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backends/cpu/matmul.h"
+#include "core/dtype.h"
+#include "core/thread_pool.h"
+#include "quant/quantize.h"
+
+namespace {
+
+using hearth::DType;
+
+struct Problem {
+  hearth::cpu::MatMulShape shape;
+  std::vector<uint8_t> weights;
+  std::vector<float> x;
+  std::vector<float> y;
+  std::vector<uint8_t> scratch;
+};
+
+// A pool of random quantized rows tiled over the matrix: quantizing a whole
+// 100 MB matrix with the reference quantizer would dominate the run.
+std::unique_ptr<Problem> make_problem(DType type, int64_t k, int64_t n_out, int64_t n_tokens) {
+  auto p = std::make_unique<Problem>();
+  p->shape = {type, k, n_out, n_tokens};
+  const int64_t row_bytes = hearth::dtype_row_bytes(type, k);
+  constexpr int64_t kPoolRows = 64;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> row(static_cast<size_t>(k));
+  std::vector<uint8_t> pool(static_cast<size_t>(row_bytes * kPoolRows));
+  for (int64_t r = 0; r < kPoolRows; ++r) {
+    for (float& v : row) v = dist(rng);
+    hearth::quant::quantize_row(type, row.data(), pool.data() + r * row_bytes, k);
+  }
+  p->weights.resize(static_cast<size_t>(row_bytes * n_out));
+  for (int64_t r = 0; r < n_out; ++r)
+    std::copy_n(pool.data() + (r * 37 % kPoolRows) * row_bytes, row_bytes, p->weights.data() + r * row_bytes);
+  p->x.resize(static_cast<size_t>(k * n_tokens));
+  for (float& v : p->x) v = dist(rng);
+  p->y.resize(static_cast<size_t>(n_out * n_tokens));
+  p->scratch.resize(hearth::cpu::matmul_scratch_bytes(p->shape));
+  return p;
+}
+
+void run(benchmark::State& state, DType type, int64_t k, int64_t n_out, int64_t n_tokens) {
+  auto p = make_problem(type, k, n_out, n_tokens);
+  hearth::ThreadPool pool(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    hearth::cpu::matmul(p->shape, p->weights.data(), p->x.data(), p->y.data(), p->scratch.data(), &pool);
+    benchmark::DoNotOptimize(p->y.data());
+  }
+  const double iters = static_cast<double>(state.iterations());
+  state.counters["weight_GB/s"] = benchmark::Counter(static_cast<double>(p->weights.size()) * iters / 1e9,
+                                                     benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * static_cast<double>(k * n_out * n_tokens) * iters / 1e9, benchmark::Counter::kIsRate);
+}
+
+const DType kTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1,
+                        DType::kQ5_0, DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
+
+int register_all() {
+  for (DType type : kTypes) {
+    const std::string name(hearth::dtype_name(type));
+    // gemv: ~128 MB of weights whatever the type, k = 4096.
+    const int64_t k = 4096;
+    const int64_t gemv_rows = (int64_t{128} << 20) / hearth::dtype_row_bytes(type, k);
+    benchmark::RegisterBenchmark(("gemv/" + name).c_str(),
+                                 [=](benchmark::State& s) { run(s, type, k, gemv_rows, 1); })
+        ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("gemm64/" + name).c_str(),
+                                 [=](benchmark::State& s) { run(s, type, 2048, 2048, 64); })
+        ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
+  }
+  return 0;
+}
+
+const int registered = register_all();
+
+}  // namespace
+
+BENCHMARK_MAIN();
