@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "backends/cpu/dot_kquants_tiles.h"
+#include "backends/cpu/prefetch.h"
 #include "backends/cpu/tile_dispatch.h"
 #include "quant/blocks_kquants.h"
 
@@ -254,6 +255,7 @@ HEARTH_AVX2 float vec_dot_q4_k_q8_k_avx2(int64_t n, const void* vw, const void* 
   __m256 acc = _mm256_setzero_ps();
   __m128 acc_m = _mm_setzero_ps();
   for (int64_t b = 0; b < n / kQK; ++b) {
+    prefetch_ahead(w + b, sizeof(BlockQ4K));
     const float d = a[b].d * _cvtsh_ss(w[b].d);
     const float dmin = a[b].d * _cvtsh_ss(w[b].dmin);
     __m128i sc16, m16;
@@ -276,6 +278,7 @@ HEARTH_AVX2 float vec_dot_q5_k_q8_k_avx2(int64_t n, const void* vw, const void* 
   __m256 acc = _mm256_setzero_ps();
   __m128 acc_m = _mm_setzero_ps();
   for (int64_t b = 0; b < n / kQK; ++b) {
+    prefetch_ahead(w + b, sizeof(BlockQ5K));
     const float d = a[b].d * _cvtsh_ss(w[b].d);
     const float dmin = a[b].d * _cvtsh_ss(w[b].dmin);
     __m128i sc16, m16;
@@ -312,6 +315,7 @@ HEARTH_AVX2 float vec_dot_q6_k_q8_k_avx2(int64_t n, const void* vw, const void* 
   const __m256i hi2 = _mm256_set1_epi8(0x30);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQK; ++b) {
+    prefetch_ahead(w + b, sizeof(BlockQ6K));
     const float d = a[b].d * _cvtsh_ss(w[b].d);
     const __m128i scales8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales));
     const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].bsums));

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "backends/cpu/prefetch.h"
 #include "backends/cpu/tile_dispatch.h"
 #include "backends/cpu/vec_dot.h"
 #include "core/half.h"
@@ -118,6 +119,7 @@ HEARTH_AVX2 float dot_f32(int64_t n, const void* w, const void* a) {
          acc3 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
+    prefetch_ahead(x + i, 32 * sizeof(float));
     acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc0);
     acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), acc1);
     acc2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16), acc2);
@@ -148,6 +150,7 @@ HEARTH_AVX2 float dot_16bit(int64_t n, const void* w, const void* a) {
          acc3 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
+    prefetch_ahead(x + i, 32 * sizeof(uint16_t));
     acc0 = _mm256_fmadd_ps(Load(x + i), Load(y + i), acc0);
     acc1 = _mm256_fmadd_ps(Load(x + i + 8), Load(y + i + 8), acc1);
     acc2 = _mm256_fmadd_ps(Load(x + i + 16), Load(y + i + 16), acc2);
@@ -366,6 +369,7 @@ HEARTH_AVX2 inline __m256 dot_blocks(const W* x, const A* y, int64_t nb) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 4 <= nb; i += 4) {
+    prefetch_ahead(x + i, 4 * sizeof(W));
     alignas(16) float d[4];
     _mm_store_ps(d, scales4(x + i, y + i));
     acc0 = _mm256_fmadd_ps(_mm256_broadcast_ss(d + 0), _mm256_cvtepi32_ps(kIdot(x[i], y[i])), acc0);
