@@ -1,6 +1,8 @@
 // Matmul micro-benchmarks for every weight type Hearth has kernels for:
 //   gemv: one token against a weight matrix larger than the last-level cache,
 //         so the figure is memory streaming (weight GB/s), as in generation;
+//   gemv_l3: the same against an 8 MB matrix that stays in the last-level
+//         cache: the kernel's compute ceiling (gemv far below it is memory-bound);
 //   gemm: 64 tokens against a cache-sized matrix, compute-bound (GFLOP/s), as
 //         in prompt processing.
 // Run: build/bin/bench_kernels [--benchmark_filter=q4_k] (threads are the
@@ -81,6 +83,10 @@ int register_all() {
     const int64_t gemv_rows = (int64_t{128} << 20) / hearth::dtype_row_bytes(type, k);
     benchmark::RegisterBenchmark(("gemv/" + name).c_str(),
                                  [=](benchmark::State& s) { run(s, type, k, gemv_rows, 1); })
+        ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
+    const int64_t cached_rows = (int64_t{8} << 20) / hearth::dtype_row_bytes(type, k);
+    benchmark::RegisterBenchmark(("gemv_l3/" + name).c_str(),
+                                 [=](benchmark::State& s) { run(s, type, k, cached_rows, 1); })
         ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("gemm64/" + name).c_str(),
                                  [=](benchmark::State& s) { run(s, type, 2048, 2048, 64); })
