@@ -150,6 +150,18 @@ TEST(MatMulTiles, GroupEqualsSeparateMatMuls) {
   }
 }
 
+TEST(MatMulTiles, LevelsWithoutTilesBorrowTheAvx2Ones) {
+  if (!isa_supported(Isa::kAvx512)) GTEST_SKIP() << "this CPU lacks AVX-512: no level above AVX2 to check";
+  for (DType type : kTypes) {
+    const WeightKernels avx2 = weight_kernels(type, Isa::kAvx2);
+    const WeightKernels avx512 = weight_kernels(type, Isa::kAvx512);
+    if (avx2.tile_dot) {
+      EXPECT_TRUE(avx512.tile_dot != nullptr) << dtype_name(type);
+    }
+    EXPECT_EQ(avx512.act_type, avx2.act_type) << dtype_name(type);
+  }
+}
+
 TEST(MatMulTiles, InputSharingFollowsTheActivationType) {
   EXPECT_TRUE(matmul_share_input(DType::kQ4_0, DType::kQ8_0));   // both q8_0 activations
   EXPECT_FALSE(matmul_share_input(DType::kQ4_1, DType::kQ8_0));  // q8_1 against q8_0

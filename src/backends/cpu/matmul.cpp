@@ -1,18 +1,20 @@
 #include "backends/cpu/matmul.h"
 
 #include <algorithm>
-#include <atomic>
 #include <array>
+#include <atomic>
+#include <string>
 
 #include "backends/cpu/vec_dot.h"
+#include "core/error.h"
 #include "core/thread_pool.h"
 
 namespace hearth::cpu {
 namespace {
 
-// Weight rows handed to a task at a time: small enough to balance two to
-// sixteen threads, large enough that a task's rows stay in cache while every
-// token row streams past them.
+// Weight rows per chunk of work: few enough that threads finishing early can
+// even out the end, enough that a chunk's rows stay in cache while every
+// token row of a batch streams past them.
 constexpr int64_t kRowsPerTask = 16;
 
 // The kernels of each weight type, looked up once: a generated token runs a
@@ -54,6 +56,9 @@ void matmul(const MatMulShape& shape, const void* w, const float* x, float* y, v
 
 void matmul_group(int64_t k, int64_t n_tokens, const MatMulTarget* targets, int n_targets, const float* x,
                   void* scratch, ThreadPool* pool) {
+  constexpr int kMaxTargets = 8;
+  if (n_targets < 1 || n_targets > kMaxTargets)
+    throw Error(ErrorCode::kInternal, "matmul_group takes 1 to 8 targets, got " + std::to_string(n_targets));
   const WeightKernels& first = kernels_for(targets[0].weight_type);
   const int64_t act_row_bytes = dtype_row_bytes(first.act_type, k);
   auto* act = static_cast<uint8_t*>(scratch);
@@ -65,8 +70,6 @@ void matmul_group(int64_t k, int64_t n_tokens, const MatMulTarget* targets, int 
   }
 
   // Chunks of kRowsPerTask rows of every target, numbered one after another.
-  constexpr int kMaxTargets = 8;
-  if (n_targets < 1 || n_targets > kMaxTargets) return;
   int64_t chunk_end[kMaxTargets];
   int64_t n_chunks = 0;
   for (int i = 0; i < n_targets; ++i) {
@@ -125,8 +128,8 @@ void matmul_group(int64_t k, int64_t n_tokens, const MatMulTarget* targets, int 
     cursors[s].end = n_chunks * (s + 1) / n_shares;
   }
   pool->parallel_for(n_shares, [&](int64_t share, int) {
-    for (int k = 0; k < n_shares; ++k) {
-      Cursor& c = cursors[(share + k) % n_shares];
+    for (int step = 0; step < n_shares; ++step) {
+      Cursor& c = cursors[(share + step) % n_shares];
       for (int64_t chunk; (chunk = c.next.fetch_add(1, std::memory_order_relaxed)) < c.end;) run_chunk(chunk);
     }
   });

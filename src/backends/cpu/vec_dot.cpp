@@ -6,12 +6,32 @@
 
 namespace hearth::cpu {
 
+namespace {
+
+bool kernels_at(DType weight_type, Isa at, WeightKernels* k) {
+  return legacy_weight_kernels(weight_type, at, k) || kquant_weight_kernels(weight_type, at, k);
+}
+
+}  // namespace
+
 WeightKernels weight_kernels(DType weight_type, Isa isa) {
   for (int level = static_cast<int>(isa); level >= 0; --level) {
     WeightKernels k;
     const Isa at = static_cast<Isa>(level);
-    if (!isa_supported(at)) continue;
-    if (legacy_weight_kernels(weight_type, at, &k) || kquant_weight_kernels(weight_type, at, &k)) return k;
+    if (!isa_supported(at) || !kernels_at(weight_type, at, &k)) continue;
+    // A level with row kernels but no tiles borrows the tiles of the highest
+    // level below that has them: they read the same activation bytes, and a
+    // tile beats one row kernel call per (row, token) in prompt processing.
+    for (int below = level - 1; !k.tile_dot && below >= 0; --below) {
+      WeightKernels lower;
+      if (kernels_at(weight_type, static_cast<Isa>(below), &lower) && lower.tile_dot &&
+          lower.act_type == k.act_type) {
+        k.tile_dot = lower.tile_dot;
+        k.tile_rows = lower.tile_rows;
+        k.tile_cols = lower.tile_cols;
+      }
+    }
+    return k;
   }
   throw Error(ErrorCode::kUnsupported,
               "no matmul kernel for weight type " + std::string(dtype_name(weight_type)));
