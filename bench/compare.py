@@ -10,6 +10,7 @@ Models (made on first use under $HEARTH_HOME/bench, reused afterwards):
   default-q4_k  the same, converted by `hearth quantize`
   synth-1b-q4_k `hearth synth --preset 1b --type q4_k` (Llama-3.2-1B shape)
   synth-7b-q4_k `hearth synth --preset 7b --type q4_k` (only when asked for)
+  gemma3-q4_k_m Gemma 3 270M as shipped, a real Q4_K_M mix (only when asked for)
 """
 import argparse
 import json
@@ -30,6 +31,7 @@ MODELS = {
     "default-q4_k": ("quantize", "q4_k"),
     "synth-1b-q4_k": ("synth", ("1b", "q4_k")),
     "synth-7b-q4_k": ("synth", ("7b", "q4_k")),
+    "gemma3-q4_k_m": ("store", "gemma-3-270m-q4_k_m.gguf"),
 }
 DEFAULT_SET = ["default-q4_1", "default-q8_0", "default-q4_k", "synth-1b-q4_k"]
 
@@ -45,6 +47,11 @@ def model_file(name, hearth):
     how, arg = MODELS[name]
     if how == "default":
         return DEFAULT_MODEL
+    if how == "store":
+        path = os.path.join(HEARTH_HOME, "models", arg)
+        if not os.path.exists(path):
+            sys.exit(f"{path} is missing: scripts/setup.sh --test fetches it")
+        return path
     os.makedirs(WORK, exist_ok=True)
     path = os.path.join(WORK, name + ".gguf")
     if not os.path.exists(path):

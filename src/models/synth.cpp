@@ -52,7 +52,7 @@ void add_tokenizer(formats::GgufWriter& w) {
   }
   const auto first_special = static_cast<uint32_t>(tokens.size() - 3);
   w.set("tokenizer.ggml.model", GgufValue::str("gpt2"));
-  w.set("tokenizer.ggml.pre", GgufValue::str("gpt2"));
+  w.set("tokenizer.ggml.pre", GgufValue::str("gpt-2"));  // llama.cpp's name for it
   w.set("tokenizer.ggml.tokens", GgufValue::string_array(tokens));
   w.set("tokenizer.ggml.token_type", GgufValue::i32_array(types));
   w.set("tokenizer.ggml.merges", GgufValue::string_array(merges));

@@ -116,8 +116,10 @@ bool kquant_weight_kernels(DType weight_type, Isa isa, WeightKernels* out) {
   out->act_from_float = from_float;
   out->vec_dot = dot;
   out->isa = isa;
-  if (isa == Isa::kAvx2 && (weight_type == DType::kQ4_K || weight_type == DType::kQ5_K)) {
-    out->tile_dot = weight_type == DType::kQ4_K ? tile_dot_q4_k_q8_k_avx2 : tile_dot_q5_k_q8_k_avx2;
+  if (isa == Isa::kAvx2) {
+    out->tile_dot = weight_type == DType::kQ4_K   ? tile_dot_q4_k_q8_k_avx2
+                    : weight_type == DType::kQ5_K ? tile_dot_q5_k_q8_k_avx2
+                                                  : tile_dot_q6_k_q8_k_avx2;
     out->tile_rows = kKTileRows;
     out->tile_cols = kKTileCols;
   }

@@ -245,6 +245,93 @@ struct KTile {
   }
 };
 
+// q6_K as a tile, built like k_tile: per superblock and row, the 16 scales
+// and each 32-value group are unpacked once and used for every activation row.
+// Group g of a 128-value half: low 4 bits from ql, high 2 from qh.
+template <int G>
+HEARTH_AVX2 inline __m256i q6_values(__m256i ql0, __m256i ql1, __m256i qh) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  const __m256i hi2 = _mm256_set1_epi8(0x30);
+  if constexpr (G == 0) return _mm256_or_si256(_mm256_and_si256(ql0, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), hi2));
+  if constexpr (G == 1) return _mm256_or_si256(_mm256_and_si256(ql1, low4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), hi2));
+  if constexpr (G == 2)
+    return _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4), _mm256_and_si256(qh, hi2));
+  return _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
+                         _mm256_and_si256(_mm256_srli_epi16(qh, 2), hi2));
+}
+
+template <int RN, int H, int G>
+HEARTH_AVX2 inline void q6_group(__m256i ql0, __m256i ql1, __m256i qh, __m128i scales8, const BlockQ8K* const* act,
+                                 __m256i* sumi) {
+  const __m256i q = q6_values<G>(ql0, ql1, qh);
+  const __m256i s = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales8, q6_scale_pick(4 * H + G)));
+#pragma GCC unroll 8
+  for (int c = 0; c < RN; ++c) {
+    const auto* a = reinterpret_cast<const __m256i*>(act[c]->qs + 128 * H + 32 * G);
+    sumi[c] = _mm256_add_epi32(sumi[c], _mm256_madd_epi16(_mm256_maddubs_epi16(q, _mm256_loadu_si256(a)), s));
+  }
+}
+
+template <int RN, int H>
+HEARTH_AVX2 inline void q6_half(const BlockQ6K& x, __m128i scales8, const BlockQ8K* const* act, __m256i* sumi) {
+  const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.ql + 64 * H));
+  const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.ql + 64 * H + 32));
+  const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qh + 32 * H));
+  q6_group<RN, H, 0>(ql0, ql1, qh, scales8, act, sumi);
+  q6_group<RN, H, 1>(ql0, ql1, qh, scales8, act, sumi);
+  q6_group<RN, H, 2>(ql0, ql1, qh, scales8, act, sumi);
+  q6_group<RN, H, 3>(ql0, ql1, qh, scales8, act, sumi);
+}
+
+// Works on the stored values 0..63 and takes the -32 offset off as
+// 32 * sum_k scale[k] * bsums[k], as the row kernel does.
+template <int RM, int RN>
+HEARTH_AVX2 void q6_tile(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
+                         int64_t y_stride) {
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* ab = static_cast<const uint8_t*>(a);
+  __m256 acc[RM][RN];
+#pragma GCC unroll 8
+  for (int r = 0; r < RM; ++r)
+#pragma GCC unroll 8
+    for (int c = 0; c < RN; ++c) acc[r][c] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const BlockQ8K* act[RN];
+#pragma GCC unroll 8
+    for (int c = 0; c < RN; ++c) act[c] = reinterpret_cast<const BlockQ8K*>(ab + c * a_stride) + b;
+#pragma GCC unroll 8
+    for (int r = 0; r < RM; ++r) {
+      const BlockQ6K& x = reinterpret_cast<const BlockQ6K*>(wb + r * w_stride)[b];
+      const __m128i scales8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales));
+      const __m256i scales16 = _mm256_cvtepi8_epi16(scales8);
+      __m256i sumi[RN];
+#pragma GCC unroll 8
+      for (int c = 0; c < RN; ++c) {
+        const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act[c]->bsums));
+        sumi[c] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(scales16, bsums), 5));
+      }
+      q6_half<RN, 0>(x, scales8, act, sumi);
+      q6_half<RN, 1>(x, scales8, act, sumi);
+      const float d = _cvtsh_ss(x.d);
+#pragma GCC unroll 8
+      for (int c = 0; c < RN; ++c)
+        acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(act[c]->d * d), _mm256_cvtepi32_ps(sumi[c]), acc[r][c]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < RM; ++r)
+#pragma GCC unroll 8
+    for (int c = 0; c < RN; ++c) y[c * y_stride + r] = hsum_ps(acc[r][c]);
+}
+
+struct Q6Tile {
+  template <int RM, int RN>
+  static void run(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
+                  int64_t y_stride) {
+    q6_tile<RM, RN>(n, w, w_stride, a, a_stride, y, y_stride);
+  }
+};
+
 }  // namespace
 
 // One row at a time (token generation): two chunk sums in flight, faster here
@@ -299,6 +386,11 @@ HEARTH_AVX2 float vec_dot_q5_k_q8_k_avx2(int64_t n, const void* vw, const void* 
 void tile_dot_q4_k_q8_k_avx2(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
                              int64_t y_stride, int rows, int cols) {
   dispatch_tile<KTile<Q4KValues>, kKTileRows, kKTileCols>(n, w, w_stride, a, a_stride, y, y_stride, rows, cols);
+}
+
+void tile_dot_q6_k_q8_k_avx2(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
+                             int64_t y_stride, int rows, int cols) {
+  dispatch_tile<Q6Tile, kKTileRows, kKTileCols>(n, w, w_stride, a, a_stride, y, y_stride, rows, cols);
 }
 
 void tile_dot_q5_k_q8_k_avx2(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,

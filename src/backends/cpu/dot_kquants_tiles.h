@@ -13,5 +13,7 @@ void tile_dot_q4_k_q8_k_avx2(int64_t n, const void* w, int64_t w_stride, const v
                              int64_t y_stride, int rows, int cols);
 void tile_dot_q5_k_q8_k_avx2(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
                              int64_t y_stride, int rows, int cols);
+void tile_dot_q6_k_q8_k_avx2(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
+                             int64_t y_stride, int rows, int cols);
 
 }  // namespace hearth::cpu
