@@ -25,6 +25,8 @@
 #include "models/synth.h"
 #include "quant/quantize.h"
 
+#include "hearth_home.h"
+
 namespace hearth {
 namespace {
 
@@ -335,11 +337,7 @@ TEST(Quantize, RowsThatFitNoBlockBecomeF16) {
 // The Python of Hearth's environment when it has llama-cpp-python (the peer);
 // empty otherwise.
 std::string peer_python() {
-  const char* home = std::getenv("HEARTH_HOME");
-  const char* user = std::getenv("HOME");
-  const std::string hearth_home =
-      home && *home ? home : std::string(user && *user ? user : ".") + "/.cache/hearth";
-  const std::string python = hearth_home + "/venv/bin/python";
+  const std::string python = test_env::hearth_home() + "/venv/bin/python";
   if (!fs::exists(python)) return "";
   if (std::system(("'" + python + "' -c 'import llama_cpp' > /dev/null 2>&1").c_str()) != 0) return "";
   return python;

@@ -15,23 +15,14 @@
 #include "models/synth.h"
 #include "quant/quantize.h"
 
+#include "hearth_home.h"
+
 namespace hearth::models {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Where `hearth` keeps the default model (cli/model_path.h, which tests of this
-// module cannot link): $HEARTH_HOME/models, default ~/.cache/hearth/models.
-std::string default_model_path() {
-  std::string home;
-  if (const char* h = std::getenv("HEARTH_HOME"); h && *h) {
-    home = h;
-  } else {
-    const char* user = std::getenv("HOME");
-    home = std::string(user && *user ? user : ".") + "/.cache/hearth";
-  }
-  return home + "/models/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
+using test_env::default_model_path;
 
 class ScratchDir {
  public:
