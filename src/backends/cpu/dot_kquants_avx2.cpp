@@ -11,6 +11,9 @@
 #include "quant/blocks_kquants.h"
 
 #define HEARTH_AVX2 __attribute__((target("avx2,fma,f16c")))
+// For the pieces of a tile: the tile keeps its accumulators in registers only
+// when these are inlined into it, which the compiler's size heuristics decline.
+#define HEARTH_AVX2_INLINED HEARTH_AVX2 __attribute__((always_inline)) inline
 
 namespace hearth::cpu {
 
@@ -174,7 +177,7 @@ struct Q5KValues {
 };
 
 template <typename V, int RN, int C>
-HEARTH_AVX2 inline void k_chunk(const typename V::Block& w, __m256i hbits, __m256i scales, const BlockQ8K* const* act,
+HEARTH_AVX2_INLINED void k_chunk(const typename V::Block& w, __m256i hbits, __m256i scales, const BlockQ8K* const* act,
                                 __m256i* sumi) {
   __m256i lo, hi;
   V::template chunk<C>(w, hbits, &lo, &hi);
@@ -189,63 +192,37 @@ HEARTH_AVX2 inline void k_chunk(const typename V::Block& w, __m256i hbits, __m25
   }
 }
 
-template <typename V, int RM, int RN>
-HEARTH_AVX2 void k_tile(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
-                        int64_t y_stride) {
-  using W = typename V::Block;
-  const auto* wb = static_cast<const uint8_t*>(w);
-  const auto* ab = static_cast<const uint8_t*>(a);
-  __m256 acc[RM][RN];
-#pragma GCC unroll 8
-  for (int r = 0; r < RM; ++r)
-#pragma GCC unroll 8
-    for (int c = 0; c < RN; ++c) acc[r][c] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    const BlockQ8K* act[RN];
-#pragma GCC unroll 8
-    for (int c = 0; c < RN; ++c) act[c] = reinterpret_cast<const BlockQ8K*>(ab + c * a_stride) + b;
-#pragma GCC unroll 8
-    for (int r = 0; r < RM; ++r) {
-      const W& x = reinterpret_cast<const W*>(wb + r * w_stride)[b];
-      __m128i sc16, m16;
-      unpack_scales_mins(x.scales, &sc16, &m16);
-      const float d = _cvtsh_ss(x.d);
-      const float dmin = _cvtsh_ss(x.dmin);
-#pragma GCC unroll 8
-      for (int c = 0; c < RN; ++c) {
-        const __m128 mins = _mm_cvtepi32_ps(mins_dot(m16, act[c]->bsums));
-        acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(-dmin * act[c]->d), _mm256_zextps128_ps256(mins), acc[r][c]);
-      }
-      const __m256i scales = _mm256_broadcastsi128_si256(sc16);
-      const __m256i hbits = V::high_bits(x);
-      __m256i sumi[RN];
-#pragma GCC unroll 8
-      for (int c = 0; c < RN; ++c) sumi[c] = _mm256_setzero_si256();
-      k_chunk<V, RN, 0>(x, hbits, scales, act, sumi);
-      k_chunk<V, RN, 1>(x, hbits, scales, act, sumi);
-      k_chunk<V, RN, 2>(x, hbits, scales, act, sumi);
-      k_chunk<V, RN, 3>(x, hbits, scales, act, sumi);
-#pragma GCC unroll 8
-      for (int c = 0; c < RN; ++c)
-        acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(d * act[c]->d), _mm256_cvtepi32_ps(sumi[c]), acc[r][c]);
-    }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < RM; ++r)
-#pragma GCC unroll 8
-    for (int c = 0; c < RN; ++c) y[c * y_stride + r] = hsum_ps(acc[r][c]);
-}
-
+// One weight row's superblock against RN activation rows, added into acc[0..RN).
 template <typename V>
-struct KTile {
-  template <int RM, int RN>
-  static void run(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
-                  int64_t y_stride) {
-    k_tile<V, RM, RN>(n, w, w_stride, a, a_stride, y, y_stride);
+struct Q45Rows {
+  using Block = typename V::Block;
+  template <int RN>
+  HEARTH_AVX2_INLINED static void add(const Block& x, const BlockQ8K* const* act, __m256* acc) {
+    __m128i sc16, m16;
+    unpack_scales_mins(x.scales, &sc16, &m16);
+    const float d = _cvtsh_ss(x.d);
+    const float dmin = _cvtsh_ss(x.dmin);
+#pragma GCC unroll 8
+    for (int c = 0; c < RN; ++c) {
+      const __m128 mins = _mm_cvtepi32_ps(mins_dot(m16, act[c]->bsums));
+      acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(-dmin * act[c]->d), _mm256_zextps128_ps256(mins), acc[c]);
+    }
+    const __m256i scales = _mm256_broadcastsi128_si256(sc16);
+    const __m256i hbits = V::high_bits(x);
+    __m256i sumi[RN];
+#pragma GCC unroll 8
+    for (int c = 0; c < RN; ++c) sumi[c] = _mm256_setzero_si256();
+    k_chunk<V, RN, 0>(x, hbits, scales, act, sumi);
+    k_chunk<V, RN, 1>(x, hbits, scales, act, sumi);
+    k_chunk<V, RN, 2>(x, hbits, scales, act, sumi);
+    k_chunk<V, RN, 3>(x, hbits, scales, act, sumi);
+#pragma GCC unroll 8
+    for (int c = 0; c < RN; ++c)
+      acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d * act[c]->d), _mm256_cvtepi32_ps(sumi[c]), acc[c]);
   }
 };
 
-// q6_K as a tile, built like k_tile: per superblock and row, the 16 scales
+// q6_K as a tile, built like the q4_K/q5_K one: per superblock and row, the 16 scales
 // and each 32-value group are unpacked once and used for every activation row.
 // Group g of a 128-value half: low 4 bits from ql, high 2 from qh.
 template <int G>
@@ -261,7 +238,7 @@ HEARTH_AVX2 inline __m256i q6_values(__m256i ql0, __m256i ql1, __m256i qh) {
 }
 
 template <int RN, int H, int G>
-HEARTH_AVX2 inline void q6_group(__m256i ql0, __m256i ql1, __m256i qh, __m128i scales8, const BlockQ8K* const* act,
+HEARTH_AVX2_INLINED void q6_group(__m256i ql0, __m256i ql1, __m256i qh, __m128i scales8, const BlockQ8K* const* act,
                                  __m256i* sumi) {
   const __m256i q = q6_values<G>(ql0, ql1, qh);
   const __m256i s = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales8, q6_scale_pick(4 * H + G)));
@@ -273,7 +250,7 @@ HEARTH_AVX2 inline void q6_group(__m256i ql0, __m256i ql1, __m256i qh, __m128i s
 }
 
 template <int RN, int H>
-HEARTH_AVX2 inline void q6_half(const BlockQ6K& x, __m128i scales8, const BlockQ8K* const* act, __m256i* sumi) {
+HEARTH_AVX2_INLINED void q6_half(const BlockQ6K& x, __m128i scales8, const BlockQ8K* const* act, __m256i* sumi) {
   const __m256i ql0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.ql + 64 * H));
   const __m256i ql1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.ql + 64 * H + 32));
   const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.qh + 32 * H));
@@ -285,9 +262,34 @@ HEARTH_AVX2 inline void q6_half(const BlockQ6K& x, __m128i scales8, const BlockQ
 
 // Works on the stored values 0..63 and takes the -32 offset off as
 // 32 * sum_k scale[k] * bsums[k], as the row kernel does.
-template <int RM, int RN>
-HEARTH_AVX2 void q6_tile(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
-                         int64_t y_stride) {
+struct Q6Rows {
+  using Block = BlockQ6K;
+  template <int RN>
+  HEARTH_AVX2_INLINED static void add(const BlockQ6K& x, const BlockQ8K* const* act, __m256* acc) {
+    const __m128i scales8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales));
+    const __m256i scales16 = _mm256_cvtepi8_epi16(scales8);
+    __m256i sumi[RN];
+#pragma GCC unroll 8
+    for (int c = 0; c < RN; ++c) {
+      const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act[c]->bsums));
+      sumi[c] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(scales16, bsums), 5));
+    }
+    q6_half<RN, 0>(x, scales8, act, sumi);
+    q6_half<RN, 1>(x, scales8, act, sumi);
+    const float d = _cvtsh_ss(x.d);
+#pragma GCC unroll 8
+    for (int c = 0; c < RN; ++c)
+      acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(act[c]->d * d), _mm256_cvtepi32_ps(sumi[c]), acc[c]);
+  }
+};
+
+// What every k-quant tile shares: RM x RN float accumulators, the activation
+// rows' superblocks located once per superblock, each weight row's superblock
+// added by Rows::add, and one horizontal sum per pair at the end.
+template <typename Rows, int RM, int RN>
+HEARTH_AVX2 void superblock_tile(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride,
+                                 float* y, int64_t y_stride) {
+  using W = typename Rows::Block;
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* ab = static_cast<const uint8_t*>(a);
   __m256 acc[RM][RN];
@@ -300,23 +302,8 @@ HEARTH_AVX2 void q6_tile(int64_t n, const void* w, int64_t w_stride, const void*
 #pragma GCC unroll 8
     for (int c = 0; c < RN; ++c) act[c] = reinterpret_cast<const BlockQ8K*>(ab + c * a_stride) + b;
 #pragma GCC unroll 8
-    for (int r = 0; r < RM; ++r) {
-      const BlockQ6K& x = reinterpret_cast<const BlockQ6K*>(wb + r * w_stride)[b];
-      const __m128i scales8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.scales));
-      const __m256i scales16 = _mm256_cvtepi8_epi16(scales8);
-      __m256i sumi[RN];
-#pragma GCC unroll 8
-      for (int c = 0; c < RN; ++c) {
-        const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act[c]->bsums));
-        sumi[c] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(scales16, bsums), 5));
-      }
-      q6_half<RN, 0>(x, scales8, act, sumi);
-      q6_half<RN, 1>(x, scales8, act, sumi);
-      const float d = _cvtsh_ss(x.d);
-#pragma GCC unroll 8
-      for (int c = 0; c < RN; ++c)
-        acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(act[c]->d * d), _mm256_cvtepi32_ps(sumi[c]), acc[r][c]);
-    }
+    for (int r = 0; r < RM; ++r)
+      Rows::template add<RN>(reinterpret_cast<const W*>(wb + r * w_stride)[b], act, acc[r]);
   }
 #pragma GCC unroll 8
   for (int r = 0; r < RM; ++r)
@@ -324,13 +311,18 @@ HEARTH_AVX2 void q6_tile(int64_t n, const void* w, int64_t w_stride, const void*
     for (int c = 0; c < RN; ++c) y[c * y_stride + r] = hsum_ps(acc[r][c]);
 }
 
-struct Q6Tile {
+template <typename Rows>
+struct SuperblockTile {
   template <int RM, int RN>
   static void run(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
                   int64_t y_stride) {
-    q6_tile<RM, RN>(n, w, w_stride, a, a_stride, y, y_stride);
+    superblock_tile<Rows, RM, RN>(n, w, w_stride, a, a_stride, y, y_stride);
   }
 };
+
+using Q4KTile = SuperblockTile<Q45Rows<Q4KValues>>;
+using Q5KTile = SuperblockTile<Q45Rows<Q5KValues>>;
+using Q6KTile = SuperblockTile<Q6Rows>;
 
 }  // namespace
 
@@ -385,17 +377,17 @@ HEARTH_AVX2 float vec_dot_q5_k_q8_k_avx2(int64_t n, const void* vw, const void* 
 
 void tile_dot_q4_k_q8_k_avx2(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
                              int64_t y_stride, int rows, int cols) {
-  dispatch_tile<KTile<Q4KValues>, kKTileRows, kKTileCols>(n, w, w_stride, a, a_stride, y, y_stride, rows, cols);
+  dispatch_tile<Q4KTile, kKTileRows, kKTileCols>(n, w, w_stride, a, a_stride, y, y_stride, rows, cols);
 }
 
 void tile_dot_q6_k_q8_k_avx2(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
                              int64_t y_stride, int rows, int cols) {
-  dispatch_tile<Q6Tile, kKTileRows, kKTileCols>(n, w, w_stride, a, a_stride, y, y_stride, rows, cols);
+  dispatch_tile<Q6KTile, kKTileRows, kKTileCols>(n, w, w_stride, a, a_stride, y, y_stride, rows, cols);
 }
 
 void tile_dot_q5_k_q8_k_avx2(int64_t n, const void* w, int64_t w_stride, const void* a, int64_t a_stride, float* y,
                              int64_t y_stride, int rows, int cols) {
-  dispatch_tile<KTile<Q5KValues>, kKTileRows, kKTileCols>(n, w, w_stride, a, a_stride, y, y_stride, rows, cols);
+  dispatch_tile<Q5KTile, kKTileRows, kKTileCols>(n, w, w_stride, a, a_stride, y, y_stride, rows, cols);
 }
 
 // Works on q = stored value in 0..63 (unsigned, as maddubs needs) and takes the -32
