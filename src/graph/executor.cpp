@@ -22,6 +22,18 @@ uint8_t* aligned_alloc_bytes(size_t bytes, const char* what) {
   return static_cast<uint8_t*>(p);
 }
 
+cpu::KvLayerView layer_view(const KvView& kv, int32_t layer) {
+  cpu::KvLayerView v;
+  v.type = kv.type;
+  v.k = kv.base + kv.keys_offset(layer);
+  v.v = kv.base + kv.values_offset(layer);
+  v.row_bytes = kv.row_bytes;
+  v.block_positions = kv.block_positions;
+  v.block_stride = kv.block_bytes;
+  v.blocks = kv.blocks;
+  return v;
+}
+
 cpu::AttentionParams attention_params(const Node& node, const Graph& g, int64_t n_tokens, int64_t n_past) {
   cpu::AttentionParams ap;
   ap.n_tokens = n_tokens;
@@ -30,14 +42,38 @@ cpu::AttentionParams attention_params(const Node& node, const Graph& g, int64_t 
   ap.n_head_kv = node.p.n_head_kv;
   ap.head_dim_k = node.p.head_dim;
   ap.head_dim_v = node.p.head_dim_v;
-  ap.kv_stride = g.kv_dim_k;
   ap.scale = node.p.scale;
   ap.sliding_window = node.p.sliding_window;
   ap.softcap = node.p.softcap;
   return ap;
 }
 
+// Scratch serves one node at a time: the largest matmul's converted activations
+// or the attention's per-thread buffers.
+size_t scratch_bytes_for(const Graph& g, int64_t max_tokens, int64_t max_context, int threads) {
+  size_t scratch = 0;
+  for (const Node& node : g.nodes) {
+    if (node.op == OpKind::kMatMul) {
+      const Weight& w = g.weights[node.weight];
+      scratch = std::max(scratch, cpu::matmul_scratch_bytes({w.type, w.cols, w.rows, max_tokens}));
+    } else if (node.op == OpKind::kAttention) {
+      // The most positions a batch can attend over: a full batch at the end of the context.
+      const cpu::AttentionParams ap =
+          attention_params(node, g, max_tokens, std::max<int64_t>(0, max_context - max_tokens));
+      scratch = std::max(scratch, static_cast<size_t>(cpu::attention_scratch_floats(ap, threads)) * sizeof(float));
+    }
+  }
+  return scratch;
+}
+
 }  // namespace
+
+ExecutorMemory Executor::memory_needed(const Graph& g, int64_t max_tokens, int64_t max_context, int n_threads) {
+  Graph copy = g;  // the planner writes offsets
+  const ArenaPlan plan = plan_memory(copy, max_tokens, max_tokens);
+  return {plan.arena_bytes, plan.naive_bytes,
+          static_cast<int64_t>(scratch_bytes_for(g, max_tokens, max_context, std::max(1, n_threads)))};
+}
 
 Executor::Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool* pool)
     : graph_(std::move(g)), max_tokens_(max_tokens), max_context_(max_context), pool_(pool) {
@@ -46,22 +82,7 @@ Executor::Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool*
   if (graph_.kv_dim_k != graph_.kv_dim_v)
     throw Error(ErrorCode::kUnsupported, "key and value caches of different widths are not supported");
   plan_ = plan_memory(graph_, max_tokens, max_tokens);
-  // Scratch serves one node at a time: the largest matmul's converted
-  // activations or the attention's per-thread buffers.
-  size_t scratch = 0;
-  const int threads = pool ? pool->size() : 1;
-  for (const Node& node : graph_.nodes) {
-    if (node.op == OpKind::kMatMul) {
-      const Weight& w = graph_.weights[node.weight];
-      scratch = std::max(scratch, cpu::matmul_scratch_bytes({w.type, w.cols, w.rows, max_tokens}));
-    } else if (node.op == OpKind::kAttention) {
-      // The most positions a batch can attend over: a full batch at the end of the context.
-      const cpu::AttentionParams ap =
-          attention_params(node, graph_, max_tokens, std::max<int64_t>(0, max_context - max_tokens));
-      scratch = std::max(scratch, static_cast<size_t>(cpu::attention_scratch_floats(ap, threads)) * sizeof(float));
-    }
-  }
-  scratch_bytes_ = scratch;
+  scratch_bytes_ = scratch_bytes_for(graph_, max_tokens, max_context, pool ? pool->size() : 1);
   group_matmuls();
   arena_ = aligned_alloc_bytes(static_cast<size_t>(plan_.arena_bytes), "activation arena");
   scratch_ = aligned_alloc_bytes(scratch_bytes_, "kernel scratch");
@@ -78,10 +99,14 @@ const float* Executor::run(const Batch& batch) {
                                                  " tokens; this executor takes 1 to " + std::to_string(max_tokens_));
   if (batch.n_outputs <= 0 || batch.n_outputs > batch.n_tokens)
     throw Error(ErrorCode::kInvalidArgument, "n_outputs must be within 1..n_tokens");
-  if (batch.n_past < 0 || batch.n_past + batch.n_tokens > std::min(batch.kv_capacity, max_context_))
-    throw Error(ErrorCode::kInvalidArgument,
-                "context full: " + std::to_string(batch.n_past + batch.n_tokens) + " positions needed, " +
-                    std::to_string(std::min(batch.kv_capacity, max_context_)) + " available");
+  if (!batch.kv || !batch.kv->base || !batch.kv->blocks)
+    throw Error(ErrorCode::kInvalidArgument, "batch has no KV cache");
+  if (batch.kv->row_bytes != dtype_row_bytes(batch.kv->type, graph_.kv_dim_k))
+    throw Error(ErrorCode::kInvalidArgument, "KV cache rows do not match the model's key width");
+  const int64_t available = std::min(batch.kv->capacity(), max_context_);
+  if (batch.n_past < 0 || batch.n_past + batch.n_tokens > available)
+    throw Error(ErrorCode::kInvalidArgument, "context full: " + std::to_string(batch.n_past + batch.n_tokens) +
+                                                 " positions needed, " + std::to_string(available) + " available");
   const std::vector<Node>& nodes = graph_.nodes;
   for (size_t i = 0; i < nodes.size();) {
     if (matmul_group_[i] > 1) {
@@ -203,20 +228,20 @@ void Executor::run_node(const Node& node, const Batch& batch) {
       break;
     }
     case OpKind::kStoreKv: {
-      const KvLayer& kv = batch.kv[node.p.layer];
+      const KvView& kv = *batch.kv;
       const int64_t width = g.kv_dim_k;
       for (int64_t t = 0; t < rows; ++t) {
-        uint16_t* k = kv.k + (batch.n_past + t) * width;
-        uint16_t* v = kv.v + (batch.n_past + t) * width;
-        quant::quantize_row(DType::kF16, in0 + t * width, k, width);
-        quant::quantize_row(DType::kF16, in1 + t * width, v, width);
+        const int64_t pos = batch.n_past + t;
+        uint8_t* block = kv.base + kv.blocks[pos / kv.block_positions] * kv.block_bytes;
+        const int64_t row = (pos % kv.block_positions) * kv.row_bytes;
+        quant::quantize_row(kv.type, in0 + t * width, block + kv.keys_offset(node.p.layer) + row, width);
+        quant::quantize_row(kv.type, in1 + t * width, block + kv.values_offset(node.p.layer) + row, width);
       }
       break;
     }
     case OpKind::kAttention: {
-      const KvLayer& kv = batch.kv[node.p.layer];
       const cpu::AttentionParams ap = attention_params(node, g, rows, batch.n_past);
-      cpu::attention(ap, in0, kv.k, kv.v, out, reinterpret_cast<float*>(scratch_), pool_);
+      cpu::attention(ap, in0, layer_view(*batch.kv, node.p.layer), out, reinterpret_cast<float*>(scratch_), pool_);
       break;
     }
     case OpKind::kSwiGlu: binary(cpu::swiglu); break;

@@ -17,10 +17,23 @@ class ThreadPool;
 
 namespace hearth::graph {
 
-// One layer's key/value cache: f16 bits, position p at k + p * kv_dim_k.
-struct KvLayer {
-  uint16_t* k = nullptr;
-  uint16_t* v = nullptr;
+// Where one sequence's keys and values are: blocks of block_positions positions
+// in one buffer (runtime::KvPool). A block holds, layer by layer, the layer's
+// keys then its values, one row of row_bytes per position (kv_dim_k elements of
+// `type`); the sequence's position p is in block blocks[p / block_positions].
+struct KvView {
+  DType type = DType::kF16;  // kF16 or kQ8_0
+  uint8_t* base = nullptr;   // block 0
+  int64_t row_bytes = 0;
+  int64_t block_positions = 0;
+  int64_t block_bytes = 0;          // 2 * n_layers * block_positions * row_bytes
+  const int32_t* blocks = nullptr;  // the sequence's block table
+  int64_t n_blocks = 0;
+
+  int64_t capacity() const { return n_blocks * block_positions; }
+  // Bytes from a block's start to layer l's keys (values follow them).
+  int64_t keys_offset(int32_t layer) const { return 2 * layer * block_positions * row_bytes; }
+  int64_t values_offset(int32_t layer) const { return keys_offset(layer) + block_positions * row_bytes; }
 };
 
 struct Batch {
@@ -29,12 +42,22 @@ struct Batch {
   int64_t n_tokens = 0;
   int64_t n_past = 0;       // tokens already in the caches
   int64_t n_outputs = 1;    // logits for the last n_outputs tokens
-  const KvLayer* kv = nullptr;  // g.n_layers entries
-  int64_t kv_capacity = 0;      // positions each cache holds
+  const KvView* kv = nullptr;  // the sequence's caches (every layer of the graph)
+};
+
+// What an executor allocates: its planned arena (beside the naive figure of one
+// buffer per value) and its kernel scratch.
+struct ExecutorMemory {
+  int64_t arena = 0;
+  int64_t arena_naive = 0;
+  int64_t scratch = 0;
 };
 
 class Executor {
  public:
+  // The memory an executor of g for these sizes would allocate; allocates none.
+  static ExecutorMemory memory_needed(const Graph& g, int64_t max_tokens, int64_t max_context, int n_threads);
+
   // Plans the arena of g for batches of up to max_tokens tokens (and outputs).
   Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool* pool);
   ~Executor();
@@ -47,6 +70,7 @@ class Executor {
   const ArenaPlan& plan() const { return plan_; }
   int64_t max_tokens() const { return max_tokens_; }
   int64_t scratch_bytes() const { return static_cast<int64_t>(scratch_bytes_); }
+  ExecutorMemory memory() const { return {plan_.arena_bytes, plan_.naive_bytes, scratch_bytes()}; }
   int64_t n_vocab() const { return graph_.values[graph_.logits].cols; }
 
  private:

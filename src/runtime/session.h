@@ -1,6 +1,7 @@
-// Session: one conversation with a model — its KV cache, the tokens evaluated
-// so far, and an executor sized for its context. decode() feeds new tokens and
-// returns the logits of the last one.
+// Session: one conversation with a model — its KV cache (blocks of a pool, its
+// own or one shared with other sessions), the tokens evaluated so far, and an
+// executor sized for its context. decode() feeds new tokens and returns the
+// logits of the last one.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +12,7 @@
 #include "core/thread_pool.h"
 #include "graph/executor.h"
 #include "models/model.h"
-#include "runtime/kv_cache.h"
+#include "runtime/kv_pool.h"
 
 namespace hearth::runtime {
 
@@ -19,7 +20,19 @@ struct SessionOptions {
   int64_t n_ctx = 0;     // 0: min(model's training context, 4096)
   int64_t n_batch = 256; // tokens per forward pass during prompt processing
   int n_threads = 0;     // 0: all hardware threads
+  DType kv_type = DType::kF16;     // kF16 or kQ8_0
+  int64_t kv_block_positions = 16;
+  // A pool shared with other sessions of the same model; null: the session gets
+  // its own, with room for n_ctx positions.
+  std::shared_ptr<KvPool> kv_pool;
 };
+
+// The context a session gets for a requested n_ctx (0: the model's training
+// context, at most 4096); throws Error for negative or absurd sizes.
+int64_t resolve_context(const models::Model& model, int64_t requested);
+
+// The pool shape a session of this model with these options uses.
+KvPoolShape kv_pool_shape(const models::Model& model, const SessionOptions& options);
 
 class Session {
  public:
@@ -37,7 +50,7 @@ class Session {
   const std::vector<int32_t>& history() const { return history_; }
   const models::Model& model() const { return *model_; }
   const graph::Executor& executor() const { return *executor_; }
-  const KvCache& kv_cache() const { return kv_; }
+  const KvSequence& kv() const { return kv_; }
   int n_threads() const { return pool_.size(); }
 
  private:
@@ -45,7 +58,7 @@ class Session {
   int64_t n_ctx_;
   int64_t n_batch_;
   ThreadPool pool_;
-  KvCache kv_;
+  KvSequence kv_;
   std::unique_ptr<graph::Executor> executor_;
   std::vector<int32_t> history_;
   std::vector<int32_t> positions_;

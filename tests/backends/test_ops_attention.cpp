@@ -1,17 +1,21 @@
-// Tests of causal attention over the f16 KV cache: the threaded vector path
-// against ref::, ref:: against naive softmax attention in double, causality, the
-// sliding window, softcap, scratch bounds and grouped-query head mapping.
+// Tests of causal attention over the KV cache: the threaded vector path against
+// ref::, ref:: against naive softmax attention in double, causality, the sliding
+// window, softcap, scratch bounds and grouped-query head mapping; caches in
+// blocks against contiguous ones (bit for bit), and q8_0 caches.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <random>
+#include <tuple>
 #include <utility>
 
 #include "backends/cpu/ops.h"
 #include "core/half.h"
 #include "core/thread_pool.h"
+#include "quant/quantize.h"
 #include "test_ops_util.h"
 
 namespace hearth::cpu {
@@ -21,15 +25,21 @@ using testing::random_floats;
 
 constexpr uint16_t kF16NaN = 0x7e00;
 
+// Attention parameters and the layout of a contiguous f16 test cache: kv_stride
+// elements per position (the rows may carry padding).
+struct CacheParams : AttentionParams {
+  int64_t kv_stride = 0;
+};
+
 // A cache for positions 0 .. n_past+n_tokens-1 with a few padding elements at the
 // end of every position and a few unwritten positions after the last, all NaN:
 // a kernel that reads anything it should not turns its output into NaN.
 struct Problem {
-  AttentionParams p;
+  CacheParams p;
   std::vector<float> q;
   std::vector<uint16_t> k, v;
 
-  Problem(AttentionParams params, uint32_t seed, float q_range = 1.0f) : p(params) {
+  Problem(CacheParams params, uint32_t seed, float q_range = 1.0f) : p(params) {
     const int64_t n_ctx = p.n_past + p.n_tokens;
     q = random_floats(p.n_tokens * p.n_head * p.head_dim_k, -q_range, q_range, seed);
     const int64_t slots = (n_ctx + 3) * p.kv_stride;
@@ -43,10 +53,17 @@ struct Problem {
     }
   }
   int64_t out_size() const { return p.n_tokens * p.n_head * p.head_dim_v; }
+  KvLayerView view() const {
+    KvLayerView kv;
+    kv.k = reinterpret_cast<const uint8_t*>(k.data());
+    kv.v = reinterpret_cast<const uint8_t*>(v.data());
+    kv.row_bytes = p.kv_stride * 2;
+    return kv;
+  }
 
   std::vector<float> run_ref() const {
     std::vector<float> out(out_size(), -1.0f);
-    ref::attention(p, q.data(), k.data(), v.data(), out.data());
+    ref::attention(p, q.data(), view(), out.data());
     return out;
   }
   // The public function, with exactly the scratch it asks for plus a guard zone
@@ -56,15 +73,15 @@ struct Problem {
     const int64_t need = attention_scratch_floats(p, threads);
     std::vector<float> scratch(need + 64, 12345.0f);
     std::vector<float> out(out_size(), -1.0f);
-    attention(p, q.data(), k.data(), v.data(), out.data(), scratch.data(), pool);
+    attention(p, q.data(), view(), out.data(), scratch.data(), pool);
     for (int64_t i = need; i < need + 64; ++i) EXPECT_EQ(scratch[i], 12345.0f) << "scratch overrun";
     return out;
   }
 };
 
-AttentionParams params(int64_t n_head, int64_t n_head_kv, int64_t head_dim, int64_t n_past, int64_t n_tokens,
+CacheParams params(int64_t n_head, int64_t n_head_kv, int64_t head_dim, int64_t n_past, int64_t n_tokens,
                        int64_t window = 0, float softcap = 0.0f, int64_t pad = 8) {
-  AttentionParams p;
+  CacheParams p;
   p.n_tokens = n_tokens;
   p.n_past = n_past;
   p.n_head = n_head;
@@ -108,7 +125,7 @@ class AttentionPath : public testing::VectorPathTest {};
 
 TEST_P(AttentionPath, ThreadedMatchesReference) {
   ThreadPool pool(3);
-  const AttentionParams cases[] = {
+  const CacheParams cases[] = {
       params(9, 3, 64, 0, 1),       params(9, 3, 64, 0, 7),       params(9, 3, 64, 37, 1),
       params(9, 3, 64, 100, 13),    params(4, 1, 128, 0, 5),      params(4, 1, 128, 300, 1),
       params(4, 1, 80, 21, 3),      params(2, 2, 40, 5, 4),       params(3, 1, 7, 9, 2),
@@ -116,15 +133,15 @@ TEST_P(AttentionPath, ThreadedMatchesReference) {
       params(9, 3, 64, 60, 4, 0, 50.0f), params(4, 1, 256, 40, 3, 0, 30.0f), params(4, 4, 64, 30, 3, 9, 20.0f),
   };
   // Keys and values of different widths (the cache stride fits the wider).
-  AttentionParams narrow_v = params(6, 2, 64, 30, 3);
+  CacheParams narrow_v = params(6, 2, 64, 30, 3);
   narrow_v.head_dim_v = 24;
-  AttentionParams wide_v = params(4, 2, 32, 12, 2, 7);
+  CacheParams wide_v = params(4, 2, 32, 12, 2, 7);
   wide_v.head_dim_v = 72;
   wide_v.kv_stride = 2 * 72 + 3;
-  std::vector<AttentionParams> all(std::begin(cases), std::end(cases));
+  std::vector<CacheParams> all(std::begin(cases), std::end(cases));
   all.push_back(narrow_v);
   all.push_back(wide_v);
-  for (const AttentionParams& p : all) {
+  for (const CacheParams& p : all) {
     // Softcap cases get large scores so that the cap actually bends them.
     const Problem prob(p, 50 + p.head_dim_k + p.n_past, p.softcap > 0.0f ? 40.0f : 1.0f);
     const auto want = prob.run_ref();
@@ -146,13 +163,13 @@ TEST_P(AttentionPath, OutputMayBeTheQueryBuffer) {
   auto q = prob.q;
   const int64_t need = attention_scratch_floats(prob.p, 1);
   std::vector<float> scratch(need);
-  attention(prob.p, q.data(), prob.k.data(), prob.v.data(), q.data(), scratch.data(), nullptr);
+  attention(prob.p, q.data(), prob.view(), q.data(), scratch.data(), nullptr);
   EXPECT_EQ(q, want);
 }
 
 // A key or value at a later position must not reach an earlier token's output.
 TEST_P(AttentionPath, IsCausal) {
-  const AttentionParams p = params(4, 2, 64, 10, 6);
+  const CacheParams p = params(4, 2, 64, 10, 6);
   Problem prob(p, 62);
   const auto before_vec = prob.run(nullptr), before_ref = prob.run_ref();
   const int64_t changed_token = 3, pos = p.n_past + changed_token;
@@ -178,7 +195,7 @@ TEST_P(AttentionPath, IsCausal) {
 // it alone, changing P-window+1 does not.
 TEST_P(AttentionPath, SlidingWindowBounds) {
   const int64_t window = 6;
-  const AttentionParams p = params(2, 1, 32, 20, 1, window);
+  const CacheParams p = params(2, 1, 32, 20, 1, window);
   const int64_t query_pos = p.n_past;
   for (int64_t pos : {query_pos - window, query_pos - window + 1}) {
     Problem prob(p, 63);
@@ -194,7 +211,7 @@ TEST_P(AttentionPath, SlidingWindowBounds) {
     }
   }
   // A window of one sees only itself: the output is its value row, exactly.
-  const AttentionParams self = params(3, 3, 16, 7, 2, 1);
+  const CacheParams self = params(3, 3, 16, 7, 2, 1);
   const Problem prob(self, 64);
   for (const auto& out : {prob.run(nullptr), prob.run_ref()}) {
     for (int64_t t = 0; t < self.n_tokens; ++t)
@@ -211,7 +228,7 @@ TEST_P(AttentionPath, RoundsQueryAndProbabilitiesToF16) {
   // Equal scores over three positions: every probability is f16(1/3) and, with all
   // values 1, the output is 3 * f16(1/3) = 0.999755859375 rather than 1.
   {
-    AttentionParams p = params(1, 1, 8, 2, 1, 0, 0.0f, 0);
+    CacheParams p = params(1, 1, 8, 2, 1, 0, 0.0f, 0);
     Problem prob(p, 80);
     std::fill(prob.q.begin(), prob.q.end(), 0.0f);
     std::fill(prob.v.begin(), prob.v.begin() + 3 * p.kv_stride, f32_to_f16(1.0f));
@@ -223,7 +240,7 @@ TEST_P(AttentionPath, RoundsQueryAndProbabilitiesToF16) {
   // key 1 = (1000, 0) scores 300.049 with the f16 query but 300 with the f32 one,
   // so the weight of value 1 (ones; value 0 is zeros) is f16(sigmoid(0.0488)) ~ 0.512, not 0.5.
   {
-    AttentionParams p = params(1, 1, 2, 1, 1, 0, 0.0f, 0);
+    CacheParams p = params(1, 1, 2, 1, 1, 0, 0.0f, 0);
     p.scale = 1.0f;
     Problem prob(p, 81);
     prob.q = {0.3f, 0.25f};
@@ -242,13 +259,128 @@ TEST_P(AttentionPath, RoundsQueryAndProbabilitiesToF16) {
   }
 }
 
+// ---- caches in blocks, q8_0 caches ----
+
+// The public function or the reference on any cache view.
+std::vector<float> attend(const CacheParams& p, const std::vector<float>& q, const KvLayerView& kv, ThreadPool* pool,
+                          bool reference) {
+  std::vector<float> out(p.n_tokens * p.n_head * p.head_dim_v, -1.0f);
+  if (reference) {
+    ref::attention(p, q.data(), kv, out.data());
+  } else {
+    std::vector<float> scratch(attention_scratch_floats(p, pool ? pool->size() : 1));
+    attention(p, q.data(), kv, out.data(), scratch.data(), pool);
+  }
+  return out;
+}
+
+// A contiguous cache's first n rows moved into blocks of block_positions, in a
+// shuffled block order, keys then values in each block as runtime::KvPool lays
+// them out, with 0xff bytes (NaN in f16 and as a q8_0 scale) everywhere else.
+struct BlockedCache {
+  std::vector<uint8_t> bytes;
+  std::vector<int32_t> blocks;
+  KvLayerView view;
+
+  BlockedCache(const KvLayerView& from, int64_t n, int64_t block_positions, uint32_t seed) {
+    const int64_t n_blocks = (n + block_positions - 1) / block_positions;
+    blocks.resize(n_blocks);
+    for (int64_t b = 0; b < n_blocks; ++b) blocks[b] = static_cast<int32_t>(b);
+    std::shuffle(blocks.begin(), blocks.end(), std::mt19937(seed));
+    const int64_t stride = 2 * block_positions * from.row_bytes + 64;
+    bytes.assign(n_blocks * stride, 0xff);
+    for (int64_t pos = 0; pos < n; ++pos) {
+      uint8_t* row = bytes.data() + blocks[pos / block_positions] * stride + (pos % block_positions) * from.row_bytes;
+      std::memcpy(row, from.k + pos * from.row_bytes, from.row_bytes);
+      std::memcpy(row + block_positions * from.row_bytes, from.v + pos * from.row_bytes, from.row_bytes);
+    }
+    view = from;
+    view.k = bytes.data();
+    view.v = bytes.data() + block_positions * from.row_bytes;
+    view.block_positions = block_positions;
+    view.block_stride = stride;
+    view.blocks = blocks.data();
+  }
+};
+
+// The f16 cache of a problem re-quantized to q8_0 rows (keys and values of equal
+// width), and the values those rows stand for.
+struct Q8Cache {
+  std::vector<uint8_t> k, v;
+  std::vector<float> k_values, v_values;  // dequantized, [position][kv_dim]
+  int64_t kv_dim = 0, row_bytes = 0;
+
+  explicit Q8Cache(const Problem& prob) {
+    const CacheParams& p = prob.p;
+    kv_dim = p.n_head_kv * p.head_dim_k;
+    row_bytes = dtype_row_bytes(DType::kQ8_0, kv_dim);
+    const int64_t n = p.n_past + p.n_tokens;
+    k.resize(n * row_bytes);
+    v.resize(n * row_bytes);
+    k_values.resize(n * kv_dim);
+    v_values.resize(n * kv_dim);
+    std::vector<float> row(kv_dim);
+    for (int64_t pos = 0; pos < n; ++pos) {
+      for (auto [src, dst, values] : {std::tuple(&prob.k, &k, &k_values), std::tuple(&prob.v, &v, &v_values)}) {
+        for (int64_t i = 0; i < kv_dim; ++i) row[i] = f16_to_f32((*src)[pos * p.kv_stride + i]);
+        quant::quantize_row(DType::kQ8_0, row.data(), dst->data() + pos * row_bytes, kv_dim);
+        quant::dequantize_row(DType::kQ8_0, dst->data() + pos * row_bytes, values->data() + pos * kv_dim, kv_dim);
+      }
+    }
+  }
+  KvLayerView view() const {
+    KvLayerView kv;
+    kv.type = DType::kQ8_0;
+    kv.k = k.data();
+    kv.v = v.data();
+    kv.row_bytes = row_bytes;
+    return kv;
+  }
+};
+
+const CacheParams kBlockCases[] = {
+    params(9, 3, 64, 0, 7),          params(9, 3, 64, 37, 1),  params(4, 1, 128, 60, 5, 0, 0.0f, 0),
+    params(4, 2, 64, 40, 6, 9),      params(4, 1, 32, 30, 3, 0, 30.0f, 0),
+};
+
+TEST_P(AttentionPath, BlockedCacheIsBitIdenticalToContiguous) {
+  ThreadPool pool(2);
+  for (const CacheParams& p : kBlockCases) {
+    const Problem prob(p, 90 + p.n_past, p.softcap > 0.0f ? 40.0f : 1.0f);
+    const Q8Cache q8(prob);
+    const int64_t n = p.n_past + p.n_tokens;
+    for (const KvLayerView& contiguous : {prob.view(), q8.view()}) {
+      for (int64_t block : {1, 3, 16}) {
+        const BlockedCache blocked(contiguous, n, block, static_cast<uint32_t>(block));
+        const std::string what = describe(p) + " " + std::string(dtype_name(contiguous.type)) + " blocks of " +
+                                 std::to_string(block);
+        for (bool reference : {false, true})
+          EXPECT_EQ(attend(p, prob.q, blocked.view, &pool, reference),
+                    attend(p, prob.q, contiguous, &pool, reference))
+              << what << (reference ? " ref" : " vector");
+      }
+    }
+  }
+}
+
+TEST_P(AttentionPath, Q8CacheMatchesReference) {
+  ThreadPool pool(3);
+  for (const CacheParams& p : kBlockCases) {
+    const Problem prob(p, 100 + p.n_past, p.softcap > 0.0f ? 40.0f : 1.0f);
+    const Q8Cache q8(prob);
+    const auto want = attend(p, prob.q, q8.view(), nullptr, true);
+    expect_close_to_ref(attend(p, prob.q, q8.view(), &pool, false), want, describe(p) + " q8_0",
+                        p.softcap > 0.0f ? 1e-5 : 1e-6);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Paths, AttentionPath, ::testing::ValuesIn(testing::all_vector_paths()),
                          testing::path_name);
 
 // Softmax attention with everything in double and no f16 rounding of q or of the
 // probabilities (the cache itself is f16, as given).
 std::vector<double> naive_attention(const Problem& prob) {
-  const AttentionParams& p = prob.p;
+  const CacheParams& p = prob.p;
   std::vector<double> out(prob.out_size(), 0.0);
   for (int64_t t = 0; t < p.n_tokens; ++t) {
     const int64_t query_pos = p.n_past + t;
@@ -284,16 +416,60 @@ std::vector<double> naive_attention(const Problem& prob) {
 // the output error near 2e-3, while a wrong head, position or window would be off
 // by a sizeable fraction of a value.
 TEST(OpsReference, AttentionMatchesNaiveDoubleSoftmax) {
-  const AttentionParams cases[] = {
+  const CacheParams cases[] = {
       params(9, 3, 64, 0, 4), params(9, 3, 64, 33, 5), params(4, 1, 128, 200, 2), params(6, 2, 32, 10, 6, 4),
       params(4, 1, 64, 50, 3, 0, 10.0f),
   };
-  for (const AttentionParams& p : cases) {
+  for (const CacheParams& p : cases) {
     const Problem prob(p, 70 + p.n_past, p.softcap > 0.0f ? 20.0f : 3.0f);
     const auto got = prob.run_ref();
     const auto want = naive_attention(prob);
     for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 3e-3) << describe(p) << " i=" << i;
   }
+}
+
+// The q8_0 path against softmax attention in double over the values the q8_0
+// rows stand for: only the query's own q8_0 rounding (about 1/254 of its largest
+// element per block) separates them.
+TEST(OpsReference, Q8CacheAttentionMatchesNaiveDoubleSoftmax) {
+  for (const CacheParams& p : kBlockCases) {
+    const Problem prob(p, 110 + p.n_past);
+    const Q8Cache q8(prob);
+    const auto got = attend(p, prob.q, q8.view(), nullptr, true);
+    for (int64_t t = 0; t < p.n_tokens; ++t) {
+      for (int64_t h = 0; h < p.n_head; ++h) {
+        const int64_t kvh = h * p.n_head_kv / p.n_head, query_pos = p.n_past + t;
+        std::vector<double> w;
+        std::vector<int64_t> where;
+        for (int64_t pos = 0; pos <= query_pos; ++pos) {
+          if (p.sliding_window > 0 && pos <= query_pos - p.sliding_window) continue;
+          double s = 0.0;
+          for (int64_t i = 0; i < p.head_dim_k; ++i)
+            s += static_cast<double>(prob.q[(t * p.n_head + h) * p.head_dim_k + i]) *
+                 q8.k_values[pos * q8.kv_dim + kvh * p.head_dim_k + i];
+          s *= p.scale;
+          if (p.softcap > 0.0f) s = p.softcap * std::tanh(s / p.softcap);
+          w.push_back(s);
+          where.push_back(pos);
+        }
+        double mx = -1e300, sum = 0.0;
+        for (double s : w) mx = std::max(mx, s);
+        for (double& s : w) sum += (s = std::exp(s - mx));
+        for (int64_t i = 0; i < p.head_dim_v; ++i) {
+          double want = 0.0;
+          for (size_t j = 0; j < w.size(); ++j) want += w[j] / sum * q8.v_values[where[j] * q8.kv_dim + kvh * p.head_dim_v + i];
+          ASSERT_NEAR(got[(t * p.n_head + h) * p.head_dim_v + i], want, 1e-2) << describe(p) << " t=" << t << " h=" << h;
+        }
+      }
+    }
+  }
+}
+
+TEST(OpsReference, AttentionSupportsQ8OnlyForWholeBlocks) {
+  EXPECT_TRUE(attention_supports(DType::kF16, 80, 80));
+  EXPECT_TRUE(attention_supports(DType::kQ8_0, 64, 128));
+  EXPECT_FALSE(attention_supports(DType::kQ8_0, 80, 80));
+  EXPECT_FALSE(attention_supports(DType::kQ4_0, 64, 64));
 }
 
 TEST(OpsReference, AttentionScratchCoversEveryThread) {

@@ -102,21 +102,23 @@ std::vector<float> run_logits(const std::string& path, const std::vector<int32_t
   const int64_t capacity = 32;
   ThreadPool pool(2);
   graph::Executor executor(g, capacity, capacity, &pool);
-  std::vector<std::vector<uint16_t>> k(static_cast<size_t>(g.n_layers)), v(static_cast<size_t>(g.n_layers));
-  std::vector<graph::KvLayer> kv;
-  for (int32_t l = 0; l < g.n_layers; ++l) {
-    k[l].assign(static_cast<size_t>(g.kv_dim_k * capacity), 0);
-    v[l].assign(static_cast<size_t>(g.kv_dim_v * capacity), 0);
-    kv.push_back({k[l].data(), v[l].data()});
-  }
+  // The whole context in one f16 block.
+  graph::KvView kv;
+  kv.row_bytes = g.kv_dim_k * 2;
+  kv.block_positions = capacity;
+  kv.block_bytes = 2 * g.n_layers * capacity * kv.row_bytes;
+  std::vector<uint8_t> storage(static_cast<size_t>(kv.block_bytes));
+  const int32_t block0 = 0;
+  kv.base = storage.data();
+  kv.blocks = &block0;
+  kv.n_blocks = 1;
   std::vector<int32_t> positions(tokens.size());
   for (size_t i = 0; i < positions.size(); ++i) positions[i] = static_cast<int32_t>(i);
   graph::Batch batch;
   batch.tokens = tokens.data();
   batch.positions = positions.data();
   batch.n_tokens = static_cast<int64_t>(tokens.size());
-  batch.kv = kv.data();
-  batch.kv_capacity = capacity;
+  batch.kv = &kv;
   const float* logits = executor.run(batch);
   return std::vector<float>(logits, logits + executor.n_vocab());
 }

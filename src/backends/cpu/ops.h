@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/cpu_features.h"
+#include "core/dtype.h"
 
 namespace hearth {
 class ThreadPool;
@@ -60,27 +61,46 @@ struct AttentionParams {
   int64_t n_head_kv = 0;  // key/value heads (n_head % n_head_kv == 0: grouped-query)
   int64_t head_dim_k = 0;
   int64_t head_dim_v = 0;
-  int64_t kv_stride = 0;  // elements between consecutive positions in the caches (>= n_head_kv*head_dim)
   float scale = 1.0f;     // applied to q.k before softmax
   int64_t sliding_window = 0;  // >0: a query at position p sees keys at p-window < pos <= p
   float softcap = 0.0f;        // >0: scores = softcap * tanh(scores / softcap)
 };
+
+// Where one layer's cached keys and values are. A row holds one position's keys
+// (or values) of every kv head, head h at h * head_dim elements: f16 bits, or
+// q8_0 blocks of 32 (head sizes then multiples of 32). Positions come in blocks
+// of block_positions rows, row_bytes apart; position p is row p % block_positions
+// of block blocks[p / block_positions], blocks being block_stride bytes apart.
+// block_positions == 0 means one contiguous run: position p at p * row_bytes.
+struct KvLayerView {
+  DType type = DType::kF16;    // kF16 or kQ8_0, keys and values alike
+  const uint8_t* k = nullptr;  // block 0, row 0 of the keys
+  const uint8_t* v = nullptr;  // block 0, row 0 of the values
+  int64_t row_bytes = 0;
+  int64_t block_positions = 0;
+  int64_t block_stride = 0;
+  const int32_t* blocks = nullptr;
+};
+// True when attention can read a cache of this type with these head sizes.
+bool attention_supports(DType type, int64_t head_dim_k, int64_t head_dim_v);
+
 // Causal attention of the new tokens (positions n_past .. n_past+n_tokens-1) over
 // the cache, which already holds keys/values for positions 0 .. n_past+n_tokens-1.
-//   q:       f32 [n_tokens][n_head][head_dim_k]
-//   k_cache: f16 bits, position p, kv head h at k_cache + p*kv_stride + h*head_dim_k
-//   v_cache: f16 bits, same layout with head_dim_v
-//   out:     f32 [n_tokens][n_head][head_dim_v]
+//   q:   f32 [n_tokens][n_head][head_dim_k]
+//   out: f32 [n_tokens][n_head][head_dim_v]
 // Query head h uses kv head h / (n_head / n_head_kv). Numerics follow the GGUF
-// reference runtime: q is rounded to f16 before q.k, probabilities are rounded to
-// f16 before the weighted sum of v, accumulation is f32.
+// reference runtime: for f16 caches q is rounded to f16 before q.k and the
+// probabilities are rounded to f16 before the weighted sum of v; for q8_0 caches
+// q is quantized to q8_0 (integer dot products, exact) and the probabilities stay
+// f32. Accumulation is f32, in position order, so a cache in blocks gives the
+// very same bits as a contiguous one.
 // scratch must hold attention_scratch_floats(params, pool threads) floats.
 // out may be q itself when head_dim_k == head_dim_v. Scores are scale * q.k, then
 // softcap * tanh(score * (1/softcap)) when softcap > 0: the cap sees scaled scores,
 // as with gemma2's pre-scaled queries in llama.cpp.
 int64_t attention_scratch_floats(const AttentionParams& p, int n_threads);
-void attention(const AttentionParams& p, const float* q, const uint16_t* k_cache,
-               const uint16_t* v_cache, float* out, float* scratch, ThreadPool* pool);
+void attention(const AttentionParams& p, const float* q, const KvLayerView& kv, float* out, float* scratch,
+               ThreadPool* pool);
 
 // ---- which implementation runs (tests, benchmarks) ----
 // The vector paths are Google Highway code compiled for several targets. These are
@@ -111,8 +131,7 @@ void softmax(float* x, int64_t n);
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot,
           const int32_t* positions, float freq_base, float freq_scale, RopeMode mode,
           const float* freq_factors = nullptr);
-void attention(const AttentionParams& p, const float* q, const uint16_t* k_cache,
-               const uint16_t* v_cache, float* out);
+void attention(const AttentionParams& p, const float* q, const KvLayerView& kv, float* out);
 }  // namespace ref
 
 }  // namespace hearth::cpu
