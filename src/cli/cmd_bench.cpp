@@ -10,7 +10,7 @@
 
 #include "backends/cpu/memory_bandwidth.h"
 #include "cli/commands.h"
-#include "cli/model_path.h"
+#include "cli/memory_flags.h"
 #include "core/cpu_features.h"
 #include "runtime/benchmark.h"
 
@@ -22,6 +22,8 @@ struct BenchFlags {
   runtime::BenchOptions options;
   bool json = false;
   bool no_bandwidth = false;
+  bool memory = false;
+  MemoryFlags memory_flags;
 };
 
 // The type most of the weight bytes are in: what "Q4_K" means for a model
@@ -48,9 +50,12 @@ nlohmann::ordered_json series_json(const runtime::BenchSeries& s) {
 }
 
 int bench(const BenchFlags& f) {
-  auto model = models::Model::load(resolve_model(f.model));
+  auto model = load_model(f.model, f.memory_flags);
+  runtime::BenchOptions o = f.options;
+  runtime::SessionOptions session_options = runtime::bench_session_options(*model, o);
+  apply_memory_flags(*model, f.memory_flags, session_options);
+  o.kv_type = session_options.kv_type;
   const graph::Graph& g = model->graph();
-  const runtime::BenchOptions& o = f.options;
   const std::string type = dominant_type(g);
   const std::string name = std::filesystem::path(model->path()).filename().string();
   const int64_t bytes_per_token = graph::weight_bytes_read_per_token(g);
@@ -95,6 +100,7 @@ int bench(const BenchFlags& f) {
       j["tg_bound_tps"] = bound;
       j["tg_fraction_of_bound"] = r.tg.median / bound;
     }
+    if (f.memory) j["memory"] = runtime::memory_report_json(r.memory);
     std::cout << j.dump() << "\n";
     return 0;
   }
@@ -111,6 +117,7 @@ int bench(const BenchFlags& f) {
     if (o.n_gen > 0) std::printf("; tg reached %.0f%% of that", 100.0 * r.tg.median / bound);
     std::printf("\n");
   }
+  if (f.memory) std::fputs(runtime::format_memory_report(r.memory).c_str(), stdout);
   return 0;
 }
 
@@ -131,6 +138,8 @@ Command add_bench_command(CLI::App& root) {
   app->add_option("-r,--reps", flags->options.reps, "repetitions of each test")->capture_default_str();
   app->add_flag("--json", flags->json, "print one JSON object");
   app->add_flag("--no-bandwidth", flags->no_bandwidth, "skip the memory bandwidth probe");
+  app->add_flag("--memory", flags->memory, "report where the memory went (weights, arena, KV pool, peak RSS)");
+  add_memory_flags(app, flags->memory_flags);
   return {app, [flags] { return bench(*flags); }};
 }
 

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "runtime/chat.h"
 #include "runtime/generator.h"
+#include "runtime/memory_report.h"
 
 namespace hearth::cli {
 namespace {
@@ -22,6 +23,7 @@ struct RunFlags {
   bool chat = false;
   bool json = false;
   bool no_bos = false;
+  bool memory_report = false;
   std::string logits_file;
   std::vector<std::string> stop;
 };
@@ -79,15 +81,21 @@ int run(const RunFlags& f) {
                     {"prompt_tokens_per_s", per_second(r.prompt_tokens.size(), r.prompt_ms)},
                     {"generate_ms", r.generate_ms},
                     {"generate_tokens_per_s", per_second(r.tokens.size(), r.generate_ms)}};
+    j["timings"]["time_to_first_token_ms"] = load_ms + r.prompt_ms;
     j["threads"] = session->n_threads();
+    if (f.memory_report) j["memory"] = runtime::memory_report_json(runtime::memory_report(*session));
     // Generated text may end inside a UTF-8 sequence (the token budget ran out
     // mid-character): JSON gets U+FFFD there instead of an exception.
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     std::cout << "\n";
-    std::fprintf(stderr, "[%zu prompt tokens at %.1f tok/s, %zu generated at %.1f tok/s, load %.0f ms]\n",
+    std::fprintf(stderr,
+                 "[%zu prompt tokens at %.1f tok/s, %zu generated at %.1f tok/s, load %.0f ms, first token after "
+                 "%.0f ms]\n",
                  r.prompt_tokens.size(), per_second(r.prompt_tokens.size(), r.prompt_ms), r.tokens.size(),
-                 per_second(r.tokens.size(), r.generate_ms), load_ms);
+                 per_second(r.tokens.size(), r.generate_ms), load_ms, load_ms + r.prompt_ms);
+    if (f.memory_report)
+      std::fputs(runtime::format_memory_report(runtime::memory_report(*session)).c_str(), stderr);
   }
   return 0;
 }
@@ -106,6 +114,8 @@ Command add_run_command(CLI::App& root) {
   app->add_option("--stop", flags->stop, "stop before this string (repeatable)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app->add_flag("--memory-report", flags->memory_report,
+                "report where the memory went (weights, arena, KV pool, peak RSS) on stderr, or in the JSON");
   app->add_option("--logits", flags->logits_file, "write the logits at the last prompt position (f32) to FILE");
   return {app, [flags] { return run(*flags); }};
 }

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <thread>
 
-#include "cli/model_path.h"
 #include "core/error.h"
 #include "models/model.h"
 
@@ -24,6 +23,7 @@ void add_generation_flags(CLI::App* app, GenerationFlags& f) {
   app->add_option("--presence-penalty", f.presence_penalty, "subtract from tokens already present")->capture_default_str();
   app->add_option("--frequency-penalty", f.frequency_penalty, "subtract per occurrence")->capture_default_str();
   app->add_option("--seed", f.seed, "random seed (default: from the clock; printed with --json)");
+  add_memory_flags(app, f.memory);
 }
 
 runtime::SamplerParams sampler_params(const GenerationFlags& f, uint64_t* seed_used) {
@@ -49,11 +49,12 @@ runtime::SamplerParams sampler_params(const GenerationFlags& f, uint64_t* seed_u
 }
 
 std::unique_ptr<runtime::Session> open_session(const GenerationFlags& f) {
-  auto model = models::Model::load(resolve_model(f.model));
+  auto model = load_model(f.model, f.memory);
   runtime::SessionOptions options;
   options.n_ctx = f.n_ctx;
   options.n_batch = f.n_batch;
   options.n_threads = f.n_threads;
+  apply_memory_flags(*model, f.memory, options);
   return std::make_unique<runtime::Session>(std::move(model), options);
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/memory_flags.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
 
@@ -29,6 +30,7 @@ struct GenerationFlags {
   float presence_penalty = 0.0f;
   float frequency_penalty = 0.0f;
   std::optional<uint64_t> seed;
+  MemoryFlags memory;
 };
 
 void add_generation_flags(CLI::App* app, GenerationFlags& flags);

@@ -66,13 +66,13 @@ void ThreadPool::worker_main(int index) {
   }
 }
 
-void ThreadPool::parallel_for(int64_t n_tasks, const std::function<void(int64_t, int)>& fn) {
+void ThreadPool::parallel_for(int64_t n_tasks, FunctionRef<void(int64_t, int)> fn) {
   if (n_tasks <= 0) return;
   if (n_threads_ == 1 || n_tasks == 1) {
     for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
     return;
   }
-  job_ = &fn;
+  job_ = fn;
   n_tasks_ = n_tasks;
   next_task_.store(0, std::memory_order_relaxed);
   pending_.store(n_threads_ - 1, std::memory_order_relaxed);
@@ -80,10 +80,10 @@ void ThreadPool::parallel_for(int64_t n_tasks, const std::function<void(int64_t,
   generation_.notify_all();
   run_tasks(0);
   for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) relax(spins);
-  job_ = nullptr;
+  job_.reset();
 }
 
-void ThreadPool::parallel_chunks(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {
+void ThreadPool::parallel_chunks(int64_t n, FunctionRef<void(int64_t, int64_t, int)> fn) {
   if (n <= 0) return;
   const int64_t parts = std::min<int64_t>(n_threads_, n);
   const int64_t per = (n + parts - 1) / parts;

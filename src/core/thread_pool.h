@@ -5,9 +5,11 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
+#include <optional>
 #include <thread>
 #include <vector>
+
+#include "core/function_ref.h"
 
 namespace hearth {
 
@@ -22,11 +24,11 @@ class ThreadPool {
   int size() const { return n_threads_; }
 
   // Runs fn(task, thread) for task in [0, n_tasks), spread over the threads;
-  // returns when all are done. fn must not throw. Not reentrant.
-  void parallel_for(int64_t n_tasks, const std::function<void(int64_t, int)>& fn);
+  // returns when all are done. fn must not throw. Not reentrant. Allocates nothing.
+  void parallel_for(int64_t n_tasks, FunctionRef<void(int64_t, int)> fn);
 
   // Splits [0, n) into one contiguous chunk per thread: fn(begin, end, thread).
-  void parallel_chunks(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn);
+  void parallel_chunks(int64_t n, FunctionRef<void(int64_t, int64_t, int)> fn);
 
  private:
   void worker_main(int index);
@@ -34,7 +36,7 @@ class ThreadPool {
 
   int n_threads_;
   std::vector<std::thread> workers_;
-  const std::function<void(int64_t, int)>* job_ = nullptr;
+  std::optional<FunctionRef<void(int64_t, int)>> job_;
   int64_t n_tasks_ = 0;
   std::atomic<int64_t> next_task_{0};
   std::atomic<int> pending_{0};

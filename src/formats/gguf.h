@@ -96,7 +96,7 @@ struct GgufTensorInfo {
 class GgufFile {
  public:
   // Maps and parses path; throws hearth::Error naming the file on any problem.
-  static std::unique_ptr<GgufFile> open(const std::string& path);
+  static std::unique_ptr<GgufFile> open(const std::string& path, const FileLoadOptions& options = {});
   // Parses an in-memory image (used by the fuzzer); bytes must outlive the object.
   static std::unique_ptr<GgufFile> parse(const uint8_t* data, size_t size, const std::string& name);
 

@@ -165,8 +165,8 @@ int64_t GgufTensorInfo::n_bytes() const {
   return n;
 }
 
-std::unique_ptr<GgufFile> GgufFile::open(const std::string& path) {
-  auto mapping = MappedFile::open(path);
+std::unique_ptr<GgufFile> GgufFile::open(const std::string& path, const FileLoadOptions& options) {
+  auto mapping = MappedFile::open(path, options);
   std::unique_ptr<GgufFile> file(new GgufFile());
   file->base_ = mapping->data();
   file->size_ = mapping->size();

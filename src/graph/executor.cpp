@@ -68,20 +68,25 @@ size_t scratch_bytes_for(const Graph& g, int64_t max_tokens, int64_t max_context
 
 }  // namespace
 
-ExecutorMemory Executor::memory_needed(const Graph& g, int64_t max_tokens, int64_t max_context, int n_threads) {
+ExecutorMemory Executor::memory_needed(const Graph& g, int64_t max_tokens, int64_t max_context, int n_threads,
+                                       int64_t max_outputs) {
   Graph copy = g;  // the planner writes offsets
-  const ArenaPlan plan = plan_memory(copy, max_tokens, max_tokens);
+  const ArenaPlan plan = plan_memory(copy, max_tokens, max_outputs > 0 ? std::min(max_outputs, max_tokens) : max_tokens);
   return {plan.arena_bytes, plan.naive_bytes,
           static_cast<int64_t>(scratch_bytes_for(g, max_tokens, max_context, std::max(1, n_threads)))};
 }
 
-Executor::Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool* pool)
-    : graph_(std::move(g)), max_tokens_(max_tokens), max_context_(max_context), pool_(pool) {
+Executor::Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool* pool, int64_t max_outputs)
+    : graph_(std::move(g)),
+      max_tokens_(max_tokens),
+      max_outputs_(max_outputs > 0 ? std::min(max_outputs, max_tokens) : max_tokens),
+      max_context_(max_context),
+      pool_(pool) {
   if (max_tokens <= 0 || max_context <= 0)
     throw Error(ErrorCode::kInvalidArgument, "executor needs a positive batch size and context");
   if (graph_.kv_dim_k != graph_.kv_dim_v)
     throw Error(ErrorCode::kUnsupported, "key and value caches of different widths are not supported");
-  plan_ = plan_memory(graph_, max_tokens, max_tokens);
+  plan_ = plan_memory(graph_, max_tokens_, max_outputs_);
   scratch_bytes_ = scratch_bytes_for(graph_, max_tokens, max_context, pool ? pool->size() : 1);
   group_matmuls();
   arena_ = aligned_alloc_bytes(static_cast<size_t>(plan_.arena_bytes), "activation arena");
@@ -97,8 +102,9 @@ const float* Executor::run(const Batch& batch) {
   if (batch.n_tokens <= 0 || batch.n_tokens > max_tokens_)
     throw Error(ErrorCode::kInvalidArgument, "batch of " + std::to_string(batch.n_tokens) +
                                                  " tokens; this executor takes 1 to " + std::to_string(max_tokens_));
-  if (batch.n_outputs <= 0 || batch.n_outputs > batch.n_tokens)
-    throw Error(ErrorCode::kInvalidArgument, "n_outputs must be within 1..n_tokens");
+  if (batch.n_outputs <= 0 || batch.n_outputs > batch.n_tokens || batch.n_outputs > max_outputs_)
+    throw Error(ErrorCode::kInvalidArgument, "n_outputs must be within 1..n_tokens and at most " +
+                                                 std::to_string(max_outputs_) + " for this executor");
   if (!batch.kv || !batch.kv->base || !batch.kv->blocks)
     throw Error(ErrorCode::kInvalidArgument, "batch has no KV cache");
   if (batch.kv->row_bytes != dtype_row_bytes(batch.kv->type, graph_.kv_dim_k))
@@ -153,7 +159,7 @@ void Executor::run_matmul_group(size_t first, const Batch& batch) {
   cpu::matmul_group(graph_.weights[head.weight].cols, rows, targets, n, value(head.in[0]), scratch_, pool_);
 }
 
-void Executor::for_rows(int64_t rows, int64_t cols, const std::function<void(int64_t, int64_t)>& fn) {
+void Executor::for_rows(int64_t rows, int64_t cols, FunctionRef<void(int64_t, int64_t)> fn) {
   // Below this many elements a row-wise op is over before the other threads
   // would have woken up (token generation is always below it).
   constexpr int64_t kParallelElements = 16384;

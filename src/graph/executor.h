@@ -4,10 +4,10 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <vector>
 
+#include "core/function_ref.h"
 #include "graph/graph.h"
 #include "graph/memory_planner.h"
 
@@ -56,10 +56,12 @@ struct ExecutorMemory {
 class Executor {
  public:
   // The memory an executor of g for these sizes would allocate; allocates none.
-  static ExecutorMemory memory_needed(const Graph& g, int64_t max_tokens, int64_t max_context, int n_threads);
+  static ExecutorMemory memory_needed(const Graph& g, int64_t max_tokens, int64_t max_context, int n_threads,
+                                      int64_t max_outputs = 0);
 
-  // Plans the arena of g for batches of up to max_tokens tokens (and outputs).
-  Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool* pool);
+  // Plans the arena of g for batches of up to max_tokens tokens, of which up to
+  // max_outputs (0: max_tokens) want logits.
+  Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool* pool, int64_t max_outputs = 0);
   ~Executor();
 
   // Runs one forward pass; returns n_outputs rows of logits (valid until the next run).
@@ -80,12 +82,13 @@ class Executor {
   void run_matmul_group(size_t first, const Batch& batch);
   // Runs fn(first_row, n_rows) over [0, rows), split across the pool when the
   // op is big enough (prompt processing) and on the caller otherwise.
-  void for_rows(int64_t rows, int64_t cols, const std::function<void(int64_t, int64_t)>& fn);
+  void for_rows(int64_t rows, int64_t cols, FunctionRef<void(int64_t, int64_t)> fn);
 
   Graph graph_;
   ArenaPlan plan_;
   std::vector<int32_t> matmul_group_;  // per node: matmuls run together from here (1: alone)
   int64_t max_tokens_;
+  int64_t max_outputs_;
   int64_t max_context_;
   ThreadPool* pool_;
   uint8_t* arena_ = nullptr;

@@ -6,10 +6,10 @@
 
 namespace hearth::models {
 
-std::shared_ptr<const Model> Model::load(const std::string& path) {
+std::shared_ptr<const Model> Model::load(const std::string& path, const FileLoadOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<Model> m(new Model());
-  m->file_ = formats::GgufFile::open(path);
+  m->file_ = formats::GgufFile::open(path, options);
   m->hparams_ = read_hparams(*m->file_);
   m->tokenizer_ = Tokenizer::from_gguf(*m->file_);
   m->graph_ = build_graph(*m->file_, m->hparams_);

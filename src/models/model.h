@@ -15,8 +15,9 @@ namespace hearth::models {
 
 class Model {
  public:
-  // Maps path and builds everything; throws hearth::Error naming the file.
-  static std::shared_ptr<const Model> load(const std::string& path);
+  // Maps path (or reads it, see FileLoadOptions) and builds everything; throws
+  // hearth::Error naming the file.
+  static std::shared_ptr<const Model> load(const std::string& path, const FileLoadOptions& options = {});
 
   const std::string& path() const { return file_->path(); }
   const formats::GgufFile& file() const { return *file_; }

@@ -6,7 +6,6 @@
 #include <random>
 
 #include "core/error.h"
-#include "runtime/session.h"
 
 namespace hearth::runtime {
 namespace {
@@ -52,19 +51,24 @@ BenchSeries summarize(std::vector<double> tps) {
   return s;
 }
 
-BenchResult run_benchmark(std::shared_ptr<const models::Model> model, const BenchOptions& options,
-                          const std::function<void(const std::string&, double)>& progress) {
+SessionOptions bench_session_options(const models::Model& model, const BenchOptions& options) {
   check(options);
   const int64_t n_ctx = std::max(options.n_prompt, kGenPromptTokens + options.n_gen);
-  if (n_ctx > model->hparams().n_ctx_train)
+  if (n_ctx > model.hparams().n_ctx_train)
     throw Error(ErrorCode::kInvalidArgument, "the benchmark needs a context of " + std::to_string(n_ctx) +
                                                  " tokens, more than the model's " +
-                                                 std::to_string(model->hparams().n_ctx_train));
+                                                 std::to_string(model.hparams().n_ctx_train));
   SessionOptions so;
   so.n_ctx = n_ctx;
   so.n_batch = std::min(options.n_batch, std::max<int64_t>(options.n_prompt, 1));
   so.n_threads = options.n_threads;
-  Session session(model, so);
+  so.kv_type = options.kv_type;
+  return so;
+}
+
+BenchResult run_benchmark(std::shared_ptr<const models::Model> model, const BenchOptions& options,
+                          const std::function<void(const std::string&, double)>& progress) {
+  Session session(model, bench_session_options(*model, options));
 
   // Random token ids, as llama-bench uses: the speed of a forward pass does
   // not depend on which tokens it sees.
@@ -108,6 +112,7 @@ BenchResult run_benchmark(std::shared_ptr<const models::Model> model, const Benc
   result.pp = summarize(std::move(pp));
   result.tg = summarize(std::move(tg));
   result.n_threads = session.n_threads();
+  result.memory = memory_report(session);
   return result;
 }
 

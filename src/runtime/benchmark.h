@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "models/model.h"
+#include "runtime/memory_report.h"
+#include "runtime/session.h"
 
 namespace hearth::runtime {
 
@@ -21,6 +23,7 @@ struct BenchOptions {
   int reps = 5;
   int n_threads = 0;       // 0: all hardware threads
   uint64_t seed = 1;       // picks the (random) token ids
+  DType kv_type = DType::kF16;
 };
 
 struct BenchSeries {
@@ -35,7 +38,12 @@ struct BenchResult {
   BenchSeries pp;
   BenchSeries tg;
   int n_threads = 0;
+  MemoryReport memory;  // taken after the last run
 };
+
+// The session the benchmark runs in: a context that holds the larger test.
+// Throws Error for invalid options or a context beyond the model's.
+SessionOptions bench_session_options(const models::Model& model, const BenchOptions& options);
 
 // Summary statistics of a series of per-repetition figures.
 BenchSeries summarize(std::vector<double> tps);

@@ -130,8 +130,11 @@ graph::KvView KvPool::view(const std::vector<int32_t>& blocks) const {
   return v;
 }
 
-KvSequence::KvSequence(std::shared_ptr<KvPool> pool) : pool_(std::move(pool)) {
+KvSequence::KvSequence(std::shared_ptr<KvPool> pool, int64_t max_positions) : pool_(std::move(pool)) {
   if (!pool_) throw Error(ErrorCode::kInvalidArgument, "KV sequence needs a pool");
+  const int64_t per_block = pool_->shape().block_positions;
+  blocks_.reserve(static_cast<size_t>(std::clamp<int64_t>((max_positions + per_block - 1) / per_block, 0,
+                                                          pool_->n_blocks())));
   view_ = pool_->view(blocks_);
 }
 

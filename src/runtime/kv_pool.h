@@ -80,7 +80,9 @@ class KvPool {
 // One sequence's blocks in a pool; gives them all back when destroyed.
 class KvSequence {
  public:
-  explicit KvSequence(std::shared_ptr<KvPool> pool);
+  // max_positions: the most the sequence will hold, so that its block table is
+  // reserved now and growing it later allocates nothing (0: no reservation).
+  explicit KvSequence(std::shared_ptr<KvPool> pool, int64_t max_positions = 0);
   ~KvSequence();
   KvSequence(const KvSequence&) = delete;
   KvSequence& operator=(const KvSequence&) = delete;

@@ -49,9 +49,10 @@ Session::Session(std::shared_ptr<const models::Model> model, const SessionOption
       n_ctx_(resolve_context(*model_, options.n_ctx)),
       n_batch_(std::clamp<int64_t>(options.n_batch, 1, n_ctx_)),
       pool_(options.n_threads),
-      kv_(own_or_shared_pool(*model_, options, n_ctx_)) {
+      kv_(own_or_shared_pool(*model_, options, n_ctx_), n_ctx_) {
   if (options.n_batch <= 0) throw Error(ErrorCode::kInvalidArgument, "batch size must be positive");
-  executor_ = std::make_unique<graph::Executor>(model_->graph(), n_batch_, n_ctx_, &pool_);
+  // Logits are wanted for the last token of each call only.
+  executor_ = std::make_unique<graph::Executor>(model_->graph(), n_batch_, n_ctx_, &pool_, /*max_outputs=*/1);
   history_.reserve(static_cast<size_t>(n_ctx_));
   positions_.resize(static_cast<size_t>(n_batch_));
 }

@@ -42,6 +42,11 @@ expect "absurd context" "context" run -p hi -c 100000000000
 expect "unknown flag" "--frobnicate" run -p hi --frobnicate
 expect "missing prompt" "prompt" run
 expect "directory as model" "directory" run -m "$tmp" -p hi
+expect "memory budget below the weights" "budget of 10.0 MiB.*weights alone do not fit" run -p hi --max-memory 10M
+expect "memory budget below the context" "-c [0-9]+" run -p hi -c 4096 --max-memory 200M
+expect "unparsable memory budget" "invalid size 'lots'" run -p hi --max-memory lots
+expect "unknown KV type" "KV cache type 'q4_0'|unknown KV cache type" run -p hi --kv-type q4_0
+expect "heap copy over the budget" "no-mmap|budget" run -p hi --no-mmap --max-memory 50M
 expect "quantize: missing input" "no-such-model\.gguf" quantize "$tmp/no-such-model.gguf" "$tmp/q.gguf" q8_0
 expect "quantize: corrupt input" "truncated\.gguf" quantize "$tmp/truncated.gguf" "$tmp/q.gguf" q8_0
 expect "quantize: unknown type" "q9_z.*accepted" quantize "$model" "$tmp/q.gguf" q9_z

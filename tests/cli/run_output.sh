@@ -5,7 +5,7 @@ set -u
 hearth=$1
 passed=0 failed=0
 check() {  # check "description" python-condition-on-a-and-b
-  if python3 -c "import json,sys; a=json.load(open('$tmp/a')); b=json.load(open('$tmp/b')); sys.exit(0 if ($2) else 1)"; then
+  if python3 -c "import json,sys; a=json.load(open('$tmp/a')); b=json.load(open('$tmp/b')); m=b.get('memory', {}); sys.exit(0 if ($2) else 1)"; then
     echo "ok   $1"; passed=$((passed+1))
   else
     echo "FAIL $1"; cat "$tmp/a" "$tmp/b"; failed=$((failed+1))
@@ -26,6 +26,14 @@ check "greedy is the same on 1 and 2 threads" "a['tokens'] == b['tokens'] and le
 check "the text decodes the tokens" "len(a['text']) > 0 and a['finish_reason'] == 'length'"
 "$hearth" run -p "The capital of France is" -n 16 --temp 0 --json --stop " United" > "$tmp/b" || failed=$((failed+1))
 check "a stop string ends the text before it" "'United' in a['text'] and 'United' not in b['text'] and b['finish_reason'] == 'stop' and a['text'].startswith(b['text'])"
+
+"$hearth" run -p "The capital of France is" -n 16 --temp 0 --json --no-mmap --mlock --kv-type f16 --memory-report > "$tmp/b" 2>/dev/null || failed=$((failed+1))
+check "--no-mmap and --mlock change nothing in the output" "a['tokens'] == b['tokens']"
+check "--memory-report: heap weights, planned arena far below naive, KV in use, peak RSS" \
+  "m['weights_heap'] > 90e6 and m['weights_mapped'] == 0 and m['arena'] < 0.3 * m['arena_naive'] and 0 < m['kv_in_use'] <= m['kv_pool'] and m['peak_rss'] >= m['weights_heap']"
+"$hearth" run -p "The capital of France is" -n 16 --temp 0 --json --kv-type q8_0 --memory-report > "$tmp/b" || failed=$((failed+1))
+check "--kv-type q8_0 halves the pool and still answers" \
+  "len(b['tokens']) == 16 and m['kv_pool'] < 0.6 * 90 * 2**20 and m['weights_mapped'] > 90e6 and a['timings']['time_to_first_token_ms'] > 0"
 
 printf 'Hello!\nWhat is the capital of France?\n' | timeout 120 "$hearth" chat -n 24 --temp 0 > "$tmp/chat" 2> "$tmp/chat.err"
 rc=$?

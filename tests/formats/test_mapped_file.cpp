@@ -24,6 +24,42 @@ TEST(MappedFile, MapsTheWholeFile) {
   EXPECT_EQ(std::memcmp(file->data(), bytes.data(), bytes.size()), 0);
 }
 
+TEST(MappedFile, ReadIntoHeapGivesTheSameBytes) {
+  ScratchDir dir;
+  std::vector<uint8_t> bytes(3 * 4096 + 17);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 13 + 1);
+  const std::string path = dir.file("data.bin");
+  write_bytes(path, bytes);
+  FileLoadOptions heap;
+  heap.read_into_heap = true;
+  auto copy = MappedFile::open(path, heap);
+  auto mapped = MappedFile::open(path);
+  EXPECT_FALSE(copy->mapped());
+  EXPECT_TRUE(mapped->mapped());
+  ASSERT_EQ(copy->size(), bytes.size());
+  EXPECT_EQ(std::memcmp(copy->data(), bytes.data(), bytes.size()), 0);
+  EXPECT_EQ(copy->resident_bytes(), static_cast<int64_t>(bytes.size()));
+  // Just written, so the page cache holds it: every mapped byte is resident.
+  EXPECT_EQ(mapped->resident_bytes(), static_cast<int64_t>(bytes.size()));
+  std::filesystem::remove(path);
+  EXPECT_EQ(copy->data()[4096], bytes[4096]);
+}
+
+TEST(MappedFile, LockIsGrantedOrSaysWhyNot) {
+  ScratchDir dir;
+  const std::string path = dir.file("lock.bin");
+  write_bytes(path, std::vector<uint8_t>(8192, 5));
+  for (bool heap : {false, true}) {
+    FileLoadOptions o;
+    o.lock = true;
+    o.read_into_heap = heap;
+    auto file = MappedFile::open(path, o);
+    EXPECT_NE(file->locked(), !file->lock_error().empty()) << file->lock_error();
+    EXPECT_EQ(file->data()[8191], 5);
+  }
+  EXPECT_FALSE(MappedFile::open(path)->locked());
+}
+
 TEST(MappedFile, MappingStaysValidAfterTheFileIsRemoved) {
   ScratchDir dir;
   const std::string path = dir.file("gone.bin");
