@@ -48,22 +48,24 @@ def hearth_json(hearth, args):
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
 
+_libc.mmap.restype = ctypes.c_void_p
+_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+_libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+
+
 def resident_fraction(path):
-    """Share of the file's pages in the page cache (mincore over a mapping)."""
+    """Share of the file's pages in the page cache (mincore over a fresh mapping)."""
     size = os.path.getsize(path)
+    pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    vec = (ctypes.c_ubyte * pages)()
     with open(path, "rb") as f:
-        m = mmap.mmap(f.fileno(), size, prot=mmap.PROT_READ)
-        page = mmap.PAGESIZE
-        pages = (size + page - 1) // page
-        vec = (ctypes.c_ubyte * pages)()
-        buf = (ctypes.c_char * size).from_buffer(m)
-        addr = ctypes.addressof(buf)
-        rc = _libc.mincore(ctypes.c_void_p(addr), ctypes.c_size_t(size), vec)
-        del buf
-        m.close()
-    if rc != 0:
-        return -1.0
-    return sum(v & 1 for v in vec) / pages
+        addr = _libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, f.fileno(), 0)
+        if addr in (None, ctypes.c_void_p(-1).value):
+            return -1.0
+        rc = _libc.mincore(addr, size, vec)
+        _libc.munmap(addr, size)
+    return sum(v & 1 for v in vec) / pages if rc == 0 else -1.0
 
 
 def evict(path):

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,7 +34,10 @@ inline constexpr uint64_t kGgufDefaultAlignment = 32;
 
 // One metadata value. Scalars are stored widened; strings are views into the
 // mapping (reader) or owned (values built for the writer). Arrays hold their
-// element type and their elements.
+// element type and their elements; an array read from a file keeps its encoded
+// bytes and is decoded into elements only when as_array() is first called (the
+// big ones, a vocabulary's tokens and merges, are read straight from the bytes
+// by GgufFile's typed getters and never decoded).
 class GgufValue {
  public:
   GgufValue() = default;
@@ -47,6 +51,10 @@ class GgufValue {
   static GgufValue make_string(std::string v);            // owned copy
   static GgufValue make_string_view(std::string_view v);  // points at external bytes
   static GgufValue make_array(GgufType elem_type, std::vector<GgufValue> elems);
+  // An array whose count elements are encoded in bytes (which must outlive the
+  // value); decode turns them into elements, once, on first use of as_array().
+  static GgufValue make_encoded_array(GgufType elem_type, uint64_t count, std::span<const uint8_t> bytes,
+                                      std::function<std::vector<GgufValue>()> decode);
   // Convenience builders for the writer.
   static GgufValue u32(uint32_t v) { return make_uint(GgufType::kUint32, v); }
   static GgufValue i32(int32_t v) { return make_int(GgufType::kInt32, v); }
@@ -67,7 +75,10 @@ class GgufValue {
   double as_float() const;  // accepts integer types too
   bool as_bool() const;
   std::string_view as_string() const;
-  const std::vector<GgufValue>& as_array() const;
+  const std::vector<GgufValue>& as_array() const;  // thread-safe, also when it decodes
+  uint64_t array_size() const;                      // without decoding
+  // The encoded elements of an array read from a file; empty otherwise.
+  std::span<const uint8_t> encoded_bytes() const;
 
   // Same type and same contents; floats compare bit for bit (any NaN equals any NaN).
   friend bool operator==(const GgufValue& a, const GgufValue& b);
@@ -81,7 +92,8 @@ class GgufValue {
   std::string owned_;
   std::string_view view_;
   bool owns_string_ = false;
-  std::shared_ptr<std::vector<GgufValue>> array_;
+  struct ArrayStore;
+  std::shared_ptr<ArrayStore> array_;
 };
 
 struct GgufTensorInfo {

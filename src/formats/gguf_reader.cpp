@@ -60,6 +60,7 @@ class Cursor {
       : data_(data), size_(size), name_(name) {}
 
   uint64_t pos() const { return pos_; }
+  const std::string& name() const { return name_; }
   uint64_t remaining() const { return size_ - pos_; }
   void set_item(std::string item) { item_ = std::move(item); }
   const std::string& item() const { return item_; }
@@ -84,6 +85,12 @@ class Cursor {
     std::memcpy(&v, data_ + pos_, sizeof(T));
     pos_ += sizeof(T);
     return v;
+  }
+
+  const uint8_t* here() const { return data_ + pos_; }
+  void skip(uint64_t n, const char* field) {
+    need(n, field);
+    pos_ += n;
   }
 
   std::string_view read_string(const char* field) {
@@ -142,10 +149,32 @@ GgufValue read_value(Cursor& c, GgufType type, int depth) {
         c.fail(c.item() + ": array of " + std::to_string(count) + " " + gguf_type_name(elem_type) +
                " at offset " + std::to_string(at) + " cannot fit in the " +
                std::to_string(c.remaining()) + " bytes left in the file");
-      std::vector<GgufValue> elems;
-      elems.reserve(static_cast<size_t>(count));
-      for (uint64_t i = 0; i < count; ++i) elems.push_back(read_value(c, elem_type, depth + 1));
-      return GgufValue::make_array(elem_type, std::move(elems));
+      if (elem_type == GgufType::kArray) {
+        std::vector<GgufValue> elems;
+        elems.reserve(static_cast<size_t>(count));
+        for (uint64_t i = 0; i < count; ++i) elems.push_back(read_value(c, elem_type, depth + 1));
+        return GgufValue::make_array(elem_type, std::move(elems));
+      }
+      // Flat arrays are checked here (bounds, bools) but decoded only if asked.
+      const uint8_t* first = c.here();
+      const uint64_t start = c.pos();
+      if (elem_type == GgufType::kString) {
+        for (uint64_t i = 0; i < count; ++i) c.read_string("string");
+      } else if (elem_type == GgufType::kBool) {
+        for (uint64_t i = 0; i < count; ++i) read_value(c, elem_type, depth + 1);
+      } else {
+        c.skip(count * min_value_bytes(elem_type), "array elements");
+      }
+      const std::span<const uint8_t> bytes(first, static_cast<size_t>(c.pos() - start));
+      return GgufValue::make_encoded_array(elem_type, count, bytes,
+                                           [bytes, elem_type, count, depth, name = c.name()] {
+                                             Cursor elements(bytes.data(), bytes.size(), name);
+                                             std::vector<GgufValue> elems;
+                                             elems.reserve(static_cast<size_t>(count));
+                                             for (uint64_t i = 0; i < count; ++i)
+                                               elems.push_back(read_value(elements, elem_type, depth + 1));
+                                             return elems;
+                                           });
     }
   }
   c.fail("internal: unhandled value type");
@@ -390,14 +419,31 @@ bool GgufFile::get_bool_or(std::string_view key, bool fallback) const {
   return with_context(path_, key, [&] { return v->as_bool(); });
 }
 
+namespace {
+
+// Calls f on each element of an array value: read straight from its encoded
+// bytes when it has them (no decoding into GgufValues), else from as_array().
+template <class F>
+void for_each_element(const GgufValue& v, const std::string& path, F&& f) {
+  const uint64_t count = v.array_size();
+  const std::span<const uint8_t> bytes = v.encoded_bytes();
+  if (bytes.empty()) {
+    for (const GgufValue& e : v.as_array()) f(e);
+    return;
+  }
+  Cursor c(bytes.data(), bytes.size(), path);
+  for (uint64_t i = 0; i < count; ++i) f(read_value(c, v.array_type(), 1));
+}
+
+}  // namespace
+
 std::vector<std::string_view> GgufFile::get_string_array(std::string_view key) const {
   const GgufValue* v = find(key);
   if (!v) missing_key(path_, key);
   return with_context(path_, key, [&] {
     std::vector<std::string_view> out;
-    const auto& elems = v->as_array();
-    out.reserve(elems.size());
-    for (const GgufValue& e : elems) out.push_back(e.as_string());
+    out.reserve(static_cast<size_t>(v->array_size()));
+    for_each_element(*v, path_, [&](const GgufValue& e) { out.push_back(e.as_string()); });
     return out;
   });
 }
@@ -407,9 +453,8 @@ std::vector<float> GgufFile::get_float_array(std::string_view key) const {
   if (!v) missing_key(path_, key);
   return with_context(path_, key, [&] {
     std::vector<float> out;
-    const auto& elems = v->as_array();
-    out.reserve(elems.size());
-    for (const GgufValue& e : elems) out.push_back(static_cast<float>(e.as_float()));
+    out.reserve(static_cast<size_t>(v->array_size()));
+    for_each_element(*v, path_, [&](const GgufValue& e) { out.push_back(static_cast<float>(e.as_float())); });
     return out;
   });
 }
@@ -419,9 +464,8 @@ std::vector<int64_t> GgufFile::get_int_array(std::string_view key) const {
   if (!v) missing_key(path_, key);
   return with_context(path_, key, [&] {
     std::vector<int64_t> out;
-    const auto& elems = v->as_array();
-    out.reserve(elems.size());
-    for (const GgufValue& e : elems) out.push_back(e.as_int());
+    out.reserve(static_cast<size_t>(v->array_size()));
+    for_each_element(*v, path_, [&](const GgufValue& e) { out.push_back(e.as_int()); });
     return out;
   });
 }

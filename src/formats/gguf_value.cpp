@@ -1,6 +1,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
 
 #include "core/error.h"
 #include "formats/gguf.h"
@@ -151,6 +152,29 @@ GgufValue GgufValue::make_string_view(std::string_view v) {
   return out;
 }
 
+// Elements decoded now (make_array) or on first use (make_encoded_array).
+struct GgufValue::ArrayStore {
+  std::vector<GgufValue> elems;
+  uint64_t count = 0;
+  std::span<const uint8_t> bytes;
+  std::function<std::vector<GgufValue>()> decode;
+  std::once_flag decoded;
+};
+
+GgufValue GgufValue::make_encoded_array(GgufType elem_type, uint64_t count, std::span<const uint8_t> bytes,
+                                        std::function<std::vector<GgufValue>()> decode) {
+  if (std::string_view(gguf_type_name(elem_type)) == "invalid")
+    bad_argument("invalid array element type " + std::to_string(static_cast<uint32_t>(elem_type)));
+  GgufValue out;
+  out.type_ = GgufType::kArray;
+  out.array_type_ = elem_type;
+  out.array_ = std::make_shared<ArrayStore>();
+  out.array_->count = count;
+  out.array_->bytes = bytes;
+  out.array_->decode = std::move(decode);
+  return out;
+}
+
 GgufValue GgufValue::make_array(GgufType elem_type, std::vector<GgufValue> elems) {
   if (std::string_view(gguf_type_name(elem_type)) == "invalid")
     bad_argument("invalid array element type " + std::to_string(static_cast<uint32_t>(elem_type)));
@@ -162,7 +186,9 @@ GgufValue GgufValue::make_array(GgufType elem_type, std::vector<GgufValue> elems
   GgufValue out;
   out.type_ = GgufType::kArray;
   out.array_type_ = elem_type;
-  out.array_ = std::make_shared<std::vector<GgufValue>>(std::move(elems));
+  out.array_ = std::make_shared<ArrayStore>();
+  out.array_->count = elems.size();
+  out.array_->elems = std::move(elems);
   return out;
 }
 
@@ -234,7 +260,19 @@ std::string_view GgufValue::as_string() const {
 
 const std::vector<GgufValue>& GgufValue::as_array() const {
   if (type_ != GgufType::kArray) type_mismatch(type_, "array");
-  return *array_;
+  ArrayStore& a = *array_;
+  if (a.decode) std::call_once(a.decoded, [&a] { a.elems = a.decode(); });
+  return a.elems;
+}
+
+uint64_t GgufValue::array_size() const {
+  if (type_ != GgufType::kArray) type_mismatch(type_, "array");
+  return array_->count;
+}
+
+std::span<const uint8_t> GgufValue::encoded_bytes() const {
+  if (type_ != GgufType::kArray) type_mismatch(type_, "array");
+  return array_->bytes;
 }
 
 bool operator==(const GgufValue& a, const GgufValue& b) {
@@ -248,7 +286,7 @@ bool operator==(const GgufValue& a, const GgufValue& b) {
   if (a.type_ == GgufType::kString) return a.as_string() == b.as_string();
   if (a.type_ == GgufType::kArray) {
     if (a.array_type_ != b.array_type_) return false;
-    return a.array_ == b.array_ || *a.array_ == *b.array_;
+    return a.array_ == b.array_ || a.as_array() == b.as_array();
   }
   return false;
 }

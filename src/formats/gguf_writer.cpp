@@ -77,10 +77,14 @@ struct Emitter {
       case GgufType::kBool: pod(static_cast<uint8_t>(v.as_bool() ? 1 : 0)); break;
       case GgufType::kString: string(v.as_string()); break;
       case GgufType::kArray: {
-        const auto& elems = v.as_array();
         pod(static_cast<uint32_t>(v.array_type()));
-        pod<uint64_t>(elems.size());
-        for (const GgufValue& e : elems) payload(e);
+        pod<uint64_t>(v.array_size());
+        // An array read from a file is copied as it was encoded there.
+        if (const auto encoded = v.encoded_bytes(); !encoded.empty()) {
+          bytes(encoded.data(), encoded.size());
+        } else {
+          for (const GgufValue& e : v.as_array()) payload(e);
+        }
         break;
       }
     }

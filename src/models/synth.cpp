@@ -287,10 +287,10 @@ TokenizerSource open_tokenizer_source(const std::string& path) {
   src.file = formats::GgufFile::open(path);
   const GgufValue* tokens = src.file->find("tokenizer.ggml.tokens");
   if (!tokens || tokens->type() != formats::GgufType::kArray ||
-      tokens->array_type() != formats::GgufType::kString || tokens->as_array().empty())
+      tokens->array_type() != formats::GgufType::kString || tokens->array_size() == 0)
     throw Error(ErrorCode::kFormat, "synth: tokenizer source '" + path +
                                         "' has no vocabulary (tokenizer.ggml.tokens, an array of strings)");
-  src.n_vocab = static_cast<int64_t>(tokens->as_array().size());
+  src.n_vocab = static_cast<int64_t>(tokens->array_size());
   return src;
 }
 

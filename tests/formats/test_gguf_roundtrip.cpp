@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <thread>
 
 #include "core/dtype.h"
 #include "formats/gguf.h"
@@ -94,6 +95,46 @@ TEST(GgufRoundTrip, EveryValueTypeSurvivesWriteAndOpen) {
   const uint8_t* base = f->mapping()->data();
   EXPECT_GE(reinterpret_cast<const uint8_t*>(strings[3].data()), base);
   EXPECT_LT(reinterpret_cast<const uint8_t*>(strings[3].data()), base + f->file_size());
+}
+
+// Flat arrays are kept encoded in the mapping and decoded on first use (once,
+// even when several threads ask at the same time); the typed getters read the
+// bytes directly and agree with the decoded elements.
+TEST(GgufRoundTrip, FlatArraysAreDecodedOnlyWhenAskedAndAgree) {
+  ScratchDir dir;
+  const std::string path = dir.file("arrays.gguf");
+  GgufWriter w;
+  for (const auto& [k, v] : every_value()) w.set(k, v);
+  w.write(path);
+  auto f = GgufFile::open(path);
+  const uint8_t* base = f->mapping()->data();
+  for (const char* key : {"arr.string", "arr.float32", "arr.int32", "arr.bool", "arr.uint64"}) {
+    const GgufValue* v = f->find(key);
+    ASSERT_NE(v, nullptr) << key;
+    const auto bytes = v->encoded_bytes();
+    ASSERT_FALSE(bytes.empty()) << key;
+    EXPECT_GE(bytes.data(), base) << key;
+    EXPECT_LE(bytes.data() + bytes.size(), base + f->file_size()) << key;
+  }
+  EXPECT_TRUE(f->find("arr.nested")->encoded_bytes().empty());  // nested arrays are decoded at open
+  EXPECT_EQ(f->find("arr.string")->array_size(), 4u);
+
+  const GgufValue* strings = f->find("arr.string");
+  std::vector<const std::vector<GgufValue>*> seen(4);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back([&, t] { seen[t] = &strings->as_array(); });
+  for (auto& t : threads) t.join();
+  for (int t = 1; t < 4; ++t) EXPECT_EQ(seen[t], seen[0]);
+  const auto views = f->get_string_array("arr.string");
+  ASSERT_EQ(views.size(), seen[0]->size());
+  for (size_t i = 0; i < views.size(); ++i) EXPECT_EQ(views[i], (*seen[0])[i].as_string());
+  const auto ints = f->get_int_array("arr.int32");
+  const auto& decoded = f->find("arr.int32")->as_array();
+  ASSERT_EQ(ints.size(), decoded.size());
+  for (size_t i = 0; i < ints.size(); ++i) EXPECT_EQ(ints[i], decoded[i].as_int());
+  EXPECT_EQ(f->get_float_array("arr.float32"), (std::vector<float>{1.0f, -2.5f, 1e30f}));
+  expect_error([&] { f->get_float_array("arr.string"); }, ErrorCode::kFormat, {"arr.string"});
+  expect_error([&] { f->get_string_array("t.u8"); }, ErrorCode::kFormat, {"t.u8"});
 }
 
 TEST(GgufRoundTrip, ToBytesMatchesTheWrittenFileAndKeepsInsertionOrder) {
