@@ -17,6 +17,16 @@ struct Interval {
 
 }  // namespace
 
+bool computes_in_place(OpKind op) {
+  switch (op) {
+    case OpKind::kAdd: case OpKind::kMul: case OpKind::kScale: case OpKind::kAddBias:
+    case OpKind::kSwiGlu: case OpKind::kGeGlu: case OpKind::kRmsNorm: case OpKind::kRope:
+      return true;
+    default:
+      return false;
+  }
+}
+
 ArenaPlan plan_memory(Graph& g, int64_t max_tokens, int64_t max_outputs) {
   const size_t n = g.values.size();
   std::vector<Interval> life(n);
@@ -39,13 +49,32 @@ ArenaPlan plan_memory(Graph& g, int64_t max_tokens, int64_t max_outputs) {
     if (life[v].first >= 0) plan.naive_bytes += size[v];
   }
 
+  // In place: an element-wise node whose input of the same shape is read last
+  // by it writes its output over that input. Such chains share one buffer,
+  // planned as one value living from the first write to the last read.
+  std::vector<size_t> buffer(n);
+  std::iota(buffer.begin(), buffer.end(), 0);
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& node = g.nodes[i];
+    if (node.out < 0 || !computes_in_place(node.op) || life[node.out].first != static_cast<int64_t>(i)) continue;
+    for (int32_t in : node.in) {
+      if (in < 0 || in == node.out || life[in].last != static_cast<int64_t>(i) ||
+          g.values[in].cols != g.values[node.out].cols || g.values[in].rows != g.values[node.out].rows)
+        continue;
+      const size_t root = buffer[in];  // always a chain's first value
+      buffer[node.out] = root;
+      life[root].last = std::max(life[root].last, life[node.out].last);
+      break;
+    }
+  }
+
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return size[a] > size[b]; });
 
   std::vector<size_t> placed;
   for (size_t v : order) {
-    if (life[v].first < 0) continue;  // never written: no storage
+    if (life[v].first < 0 || buffer[v] != v) continue;  // never written, or in another's buffer
     // Collect the byte ranges of placed values alive at the same time, then take
     // the lowest gap that fits.
     std::vector<std::pair<int64_t, int64_t>> busy;
@@ -62,6 +91,8 @@ ArenaPlan plan_memory(Graph& g, int64_t max_tokens, int64_t max_outputs) {
     plan.arena_bytes = std::max(plan.arena_bytes, offset + size[v]);
     placed.push_back(v);
   }
+  for (size_t v = 0; v < n; ++v)
+    if (buffer[v] != v) g.values[v].offset = g.values[buffer[v]].offset;
   return plan;
 }
 

@@ -377,11 +377,12 @@ TEST_P(AttentionPath, Q8CacheMatchesReference) {
 INSTANTIATE_TEST_SUITE_P(Paths, AttentionPath, ::testing::ValuesIn(testing::all_vector_paths()),
                          testing::path_name);
 
-// Softmax attention with everything in double and no f16 rounding of q or of the
-// probabilities (the cache itself is f16, as given).
-std::vector<double> naive_attention(const Problem& prob) {
-  const CacheParams& p = prob.p;
-  std::vector<double> out(prob.out_size(), 0.0);
+// Softmax attention with everything in double and no rounding of q or of the
+// probabilities. key(pos, i) and value(pos, i) read the cache as stored, i
+// counting across the kv heads.
+template <class Key, class Val>
+std::vector<double> naive_attention(const CacheParams& p, const std::vector<float>& q, Key key, Val value) {
+  std::vector<double> out(p.n_tokens * p.n_head * p.head_dim_v, 0.0);
   for (int64_t t = 0; t < p.n_tokens; ++t) {
     const int64_t query_pos = p.n_past + t;
     for (int64_t h = 0; h < p.n_head; ++h) {
@@ -392,8 +393,7 @@ std::vector<double> naive_attention(const Problem& prob) {
         if (p.sliding_window > 0 && pos <= query_pos - p.sliding_window) continue;
         double s = 0.0;
         for (int64_t i = 0; i < p.head_dim_k; ++i)
-          s += static_cast<double>(prob.q[(t * p.n_head + h) * p.head_dim_k + i]) *
-               f16_to_f32(prob.k[pos * p.kv_stride + kvh * p.head_dim_k + i]);
+          s += static_cast<double>(q[(t * p.n_head + h) * p.head_dim_k + i]) * key(pos, kvh * p.head_dim_k + i);
         s *= p.scale;
         if (p.softcap > 0.0f) s = p.softcap * std::tanh(s / p.softcap);
         w.push_back(s);
@@ -404,11 +404,18 @@ std::vector<double> naive_attention(const Problem& prob) {
       for (double& s : w) sum += (s = std::exp(s - mx));
       for (size_t j = 0; j < w.size(); ++j)
         for (int64_t i = 0; i < p.head_dim_v; ++i)
-          out[(t * p.n_head + h) * p.head_dim_v + i] +=
-              w[j] / sum * f16_to_f32(prob.v[where[j] * p.kv_stride + kvh * p.head_dim_v + i]);
+          out[(t * p.n_head + h) * p.head_dim_v + i] += w[j] / sum * value(where[j], kvh * p.head_dim_v + i);
     }
   }
   return out;
+}
+
+// The same over a problem's f16 cache.
+std::vector<double> naive_attention(const Problem& prob) {
+  const CacheParams& p = prob.p;
+  return naive_attention(
+      p, prob.q, [&](int64_t pos, int64_t i) { return f16_to_f32(prob.k[pos * p.kv_stride + i]); },
+      [&](int64_t pos, int64_t i) { return f16_to_f32(prob.v[pos * p.kv_stride + i]); });
 }
 
 // The f16 query moves each score by up to ~2^-11 of |q||k| scale, and each f16
@@ -436,32 +443,10 @@ TEST(OpsReference, Q8CacheAttentionMatchesNaiveDoubleSoftmax) {
     const Problem prob(p, 110 + p.n_past);
     const Q8Cache q8(prob);
     const auto got = attend(p, prob.q, q8.view(), nullptr, true);
-    for (int64_t t = 0; t < p.n_tokens; ++t) {
-      for (int64_t h = 0; h < p.n_head; ++h) {
-        const int64_t kvh = h * p.n_head_kv / p.n_head, query_pos = p.n_past + t;
-        std::vector<double> w;
-        std::vector<int64_t> where;
-        for (int64_t pos = 0; pos <= query_pos; ++pos) {
-          if (p.sliding_window > 0 && pos <= query_pos - p.sliding_window) continue;
-          double s = 0.0;
-          for (int64_t i = 0; i < p.head_dim_k; ++i)
-            s += static_cast<double>(prob.q[(t * p.n_head + h) * p.head_dim_k + i]) *
-                 q8.k_values[pos * q8.kv_dim + kvh * p.head_dim_k + i];
-          s *= p.scale;
-          if (p.softcap > 0.0f) s = p.softcap * std::tanh(s / p.softcap);
-          w.push_back(s);
-          where.push_back(pos);
-        }
-        double mx = -1e300, sum = 0.0;
-        for (double s : w) mx = std::max(mx, s);
-        for (double& s : w) sum += (s = std::exp(s - mx));
-        for (int64_t i = 0; i < p.head_dim_v; ++i) {
-          double want = 0.0;
-          for (size_t j = 0; j < w.size(); ++j) want += w[j] / sum * q8.v_values[where[j] * q8.kv_dim + kvh * p.head_dim_v + i];
-          ASSERT_NEAR(got[(t * p.n_head + h) * p.head_dim_v + i], want, 1e-2) << describe(p) << " t=" << t << " h=" << h;
-        }
-      }
-    }
+    const auto want = naive_attention(
+        p, prob.q, [&](int64_t pos, int64_t i) { return q8.k_values[pos * q8.kv_dim + i]; },
+        [&](int64_t pos, int64_t i) { return q8.v_values[pos * q8.kv_dim + i]; });
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-2) << describe(p) << " i=" << i;
   }
 }
 

@@ -12,6 +12,7 @@
 #include "models/model.h"
 #include "models/synth.h"
 #include "runtime/benchmark.h"
+#include "temp_model.h"
 
 namespace hearth::runtime {
 namespace {
@@ -30,17 +31,8 @@ TEST(Benchmark, SummarizeGivesMedianSpreadAndRange) {
 
 class BenchmarkModel : public ::testing::Test {
  protected:
-  void SetUp() override {
-    path_ = std::filesystem::temp_directory_path() / ("hearth_bench_" + std::to_string(::getpid()) + ".gguf");
-    models::SynthSpec spec;
-    spec.n_layer = 2;
-    spec.weight_type = DType::kQ4_1;
-    models::write_synthetic_model(spec, path_.string());
-    model_ = models::Model::load(path_.string());
-  }
-  void TearDown() override { std::filesystem::remove(path_); }
-  std::filesystem::path path_;
-  std::shared_ptr<const models::Model> model_;
+  test_env::TempModel file_{test_env::small_spec(DType::kQ4_1), "bench"};
+  const std::shared_ptr<const models::Model>& model_ = file_.model();
 };
 
 TEST_F(BenchmarkModel, RunsEveryRepetitionOfBothTests) {

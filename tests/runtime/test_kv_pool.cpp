@@ -5,15 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
 #include <numeric>
-#include <unistd.h>
 
 #include "core/error.h"
-#include "models/model.h"
-#include "models/synth.h"
 #include "runtime/kv_pool.h"
 #include "runtime/session.h"
+#include "temp_model.h"
 
 namespace hearth::runtime {
 namespace {
@@ -104,15 +101,6 @@ TEST(KvSequence, GrowsShrinksAndGivesEverythingBack) {
 
 class KvSessions : public ::testing::Test {
  protected:
-  void SetUp() override {
-    path_ = std::filesystem::temp_directory_path() / ("hearth_kv_" + std::to_string(::getpid()) + ".gguf");
-    models::SynthSpec spec;
-    spec.n_layer = 2;
-    spec.weight_type = DType::kQ8_0;
-    models::write_synthetic_model(spec, path_.string());
-    model_ = models::Model::load(path_.string());
-  }
-  void TearDown() override { std::filesystem::remove(path_); }
 
   SessionOptions options(int64_t n_ctx = 256) const {
     SessionOptions o;
@@ -128,8 +116,8 @@ class KvSessions : public ::testing::Test {
   }
   static std::vector<float> copy(std::span<const float> s) { return {s.begin(), s.end()}; }
 
-  std::filesystem::path path_;
-  std::shared_ptr<const models::Model> model_;
+  test_env::TempModel file_{test_env::small_spec(DType::kQ8_0), "kv"};
+  const std::shared_ptr<const models::Model>& model_ = file_.model();
 };
 
 // Two sessions taking blocks from one pool in turn end up with interleaved,

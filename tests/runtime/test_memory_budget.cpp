@@ -3,33 +3,18 @@
 // the memory report.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <unistd.h>
 
 #include "core/error.h"
-#include "models/model.h"
-#include "models/synth.h"
 #include "runtime/memory_budget.h"
 #include "runtime/memory_report.h"
 #include "runtime/session.h"
+#include "temp_model.h"
 
 namespace hearth::runtime {
 namespace {
 
 class MemoryBudget : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    path_ = std::filesystem::temp_directory_path() / ("hearth_budget_" + std::to_string(::getpid()) + ".gguf");
-    models::SynthSpec spec;
-    spec.n_layer = 3;
-    spec.weight_type = DType::kQ4_0;
-    models::write_synthetic_model(spec, path_.string());
-    model_ = models::Model::load(path_.string());
-  }
-  static void TearDownTestSuite() {
-    model_.reset();
-    std::filesystem::remove(path_);
-  }
   static SessionOptions options(int64_t n_ctx, DType kv = DType::kF16) {
     SessionOptions o;
     o.n_ctx = n_ctx;
@@ -47,8 +32,8 @@ class MemoryBudget : public ::testing::Test {
     }
     return "";
   }
-  static inline std::filesystem::path path_;
-  static inline std::shared_ptr<const models::Model> model_;
+  test_env::TempModel file_{test_env::small_spec(DType::kQ4_0), "budget"};
+  const std::shared_ptr<const models::Model>& model_ = file_.model();
 };
 
 TEST_F(MemoryBudget, EstimateIsWhatASessionAllocates) {

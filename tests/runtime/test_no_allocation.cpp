@@ -6,13 +6,10 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <filesystem>
 #include <new>
-#include <unistd.h>
 
-#include "models/model.h"
-#include "models/synth.h"
 #include "runtime/session.h"
+#include "temp_model.h"
 
 namespace {
 
@@ -80,12 +77,8 @@ TEST(NoAllocation, CounterSeesAllocations) {
 }
 
 TEST(NoAllocation, ForwardPassesAllocateNothing) {
-  const auto path = std::filesystem::temp_directory_path() / ("hearth_noalloc_" + std::to_string(::getpid()) + ".gguf");
-  models::SynthSpec spec;
-  spec.n_layer = 2;
-  spec.weight_type = DType::kQ4_K;
-  models::write_synthetic_model(spec, path.string());
-  auto model = models::Model::load(path.string());
+  const test_env::TempModel file(test_env::small_spec(DType::kQ4_K), "noalloc");
+  const auto& model = file.model();
   for (DType kv_type : {DType::kF16, DType::kQ8_0}) {
     SessionOptions o;
     o.n_ctx = 256;
@@ -107,7 +100,6 @@ TEST(NoAllocation, ForwardPassesAllocateNothing) {
         << dtype_name(kv_type) << " generation";
     EXPECT_EQ(allocations_during([&] { session.truncate(10); }), 0) << dtype_name(kv_type) << " truncate";
   }
-  std::filesystem::remove(path);
 }
 
 }  // namespace
