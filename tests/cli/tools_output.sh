@@ -21,11 +21,13 @@ check "synth writes the 135m shape with the real vocabulary" "$tmp/synth.json" \
   "j['hparams']['n_vocab'] == 49152 and j['hparams']['n_embd'] == 576 and j['hparams']['n_layer'] == 2"
 "$hearth" quantize "$tmp/s.gguf" "$tmp/q.gguf" q4_1 --json > "$tmp/quant.json" || failed=$((failed+1))
 check "quantize reports its conversions" "$tmp/quant.json" "j['bytes_out'] < j['bytes_in']"
-"$hearth" bench -m "$tmp/q.gguf" -p 32 -n 8 -r 2 -t 2 --json > "$tmp/bench.json" || failed=$((failed+1))
+"$hearth" bench -m "$tmp/q.gguf" -p 32 -n 8 -r 2 -t 2 --json --memory > "$tmp/bench.json" || failed=$((failed+1))
 check "bench --json has medians, spreads, model, type, threads" "$tmp/bench.json" \
   "all(k in j for k in ('pp_tps','tg_tps','pp_spread','tg_spread','model','type','threads')) and j['type'] == 'q4_1' and j['threads'] == 2"
 check "bench ran every repetition and measured the bandwidth bound" "$tmp/bench.json" \
   "len(j['pp']['runs']) == 2 and len(j['tg']['runs']) == 2 and j['pp_tps'] > 0 and j['tg_tps'] > 0 and j['read_bandwidth_gbs'] > 0 and j['tg_bound_tps'] > 0"
+check "bench --memory reports the arena beside the naive figure and the KV pool" "$tmp/bench.json" \
+  "j['memory']['arena'] < j['memory']['arena_naive'] and j['memory']['kv_pool'] > 0 and j['memory']['peak_rss'] > 0"
 "$hearth" bench -m "$tmp/q.gguf" -p 0 -n 4 -r 1 --no-bandwidth > "$tmp/bench.txt" 2>&1 || failed=$((failed+1))
 if grep -q "^tg4 " "$tmp/bench.txt" && ! grep -q "^pp" "$tmp/bench.txt"; then
   echo "ok   bench -p 0 runs only the generation test"; passed=$((passed+1))
