@@ -105,21 +105,42 @@ const float* Executor::run(const Batch& batch) {
   if (batch.n_outputs <= 0 || batch.n_outputs > batch.n_tokens || batch.n_outputs > max_outputs_)
     throw Error(ErrorCode::kInvalidArgument, "n_outputs must be within 1..n_tokens and at most " +
                                                  std::to_string(max_outputs_) + " for this executor");
-  if (!batch.kv || !batch.kv->base || !batch.kv->blocks)
-    throw Error(ErrorCode::kInvalidArgument, "batch has no KV cache");
-  if (batch.kv->row_bytes != dtype_row_bytes(batch.kv->type, graph_.kv_dim_k))
-    throw Error(ErrorCode::kInvalidArgument, "KV cache rows do not match the model's key width");
-  const int64_t available = std::min(batch.kv->capacity(), max_context_);
-  if (batch.n_past < 0 || batch.n_past + batch.n_tokens > available)
-    throw Error(ErrorCode::kInvalidArgument, "context full: " + std::to_string(batch.n_past + batch.n_tokens) +
-                                                 " positions needed, " + std::to_string(available) + " available");
+  if (batch.output_rows)
+    for (int64_t i = 0; i < batch.n_outputs; ++i)
+      if (batch.output_rows[i] < 0 || batch.output_rows[i] >= batch.n_tokens)
+        throw Error(ErrorCode::kInvalidArgument, "output row " + std::to_string(batch.output_rows[i]) +
+                                                     " is outside the batch of " + std::to_string(batch.n_tokens));
+  const BatchSequence single{0, batch.n_tokens, batch.n_past, batch.kv};
+  const std::span<const BatchSequence> sequences =
+      batch.sequences ? std::span(batch.sequences, static_cast<size_t>(batch.n_sequences)) : std::span(&single, 1);
+  if (sequences.empty()) throw Error(ErrorCode::kInvalidArgument, "batch has no sequences");
+  int64_t next_row = 0;
+  for (const BatchSequence& seq : sequences) {
+    if (seq.first != next_row || seq.n_tokens <= 0 || seq.first + seq.n_tokens > batch.n_tokens)
+      throw Error(ErrorCode::kInvalidArgument, "batch sequences must cover its rows in order, each with tokens");
+    next_row += seq.n_tokens;
+    if (!seq.kv || !seq.kv->base || !seq.kv->blocks) throw Error(ErrorCode::kInvalidArgument, "batch has no KV cache");
+    if (seq.kv->row_bytes != dtype_row_bytes(seq.kv->type, graph_.kv_dim_k))
+      throw Error(ErrorCode::kInvalidArgument, "KV cache rows do not match the model's key width");
+    const int64_t available = std::min(seq.kv->capacity(), max_context_);
+    if (seq.n_past < 0 || seq.n_past + seq.n_tokens > available)
+      throw Error(ErrorCode::kInvalidArgument, "context full: " + std::to_string(seq.n_past + seq.n_tokens) +
+                                                   " positions needed, " + std::to_string(available) + " available");
+    for (int64_t t = 0; t < seq.n_tokens; ++t)
+      if (batch.positions[seq.first + t] != seq.n_past + t)
+        throw Error(ErrorCode::kInvalidArgument, "batch row " + std::to_string(seq.first + t) + " has position " +
+                                                     std::to_string(batch.positions[seq.first + t]) + ", expected " +
+                                                     std::to_string(seq.n_past + t));
+  }
+  if (next_row != batch.n_tokens)
+    throw Error(ErrorCode::kInvalidArgument, "batch sequences must cover its rows in order, each with tokens");
   const std::vector<Node>& nodes = graph_.nodes;
   for (size_t i = 0; i < nodes.size();) {
     if (matmul_group_[i] > 1) {
       run_matmul_group(i, batch);
       i += static_cast<size_t>(matmul_group_[i]);
     } else {
-      run_node(nodes[i], batch);
+      run_node(nodes[i], batch, sequences);
       ++i;
     }
   }
@@ -172,7 +193,7 @@ void Executor::for_rows(int64_t rows, int64_t cols, FunctionRef<void(int64_t, in
   });
 }
 
-void Executor::run_node(const Node& node, const Batch& batch) {
+void Executor::run_node(const Node& node, const Batch& batch, std::span<const BatchSequence> sequences) {
   const Graph& g = graph_;
   auto rows_of = [&](int32_t v) {
     return g.values[v].rows == Rows::kTokens ? batch.n_tokens : batch.n_outputs;
@@ -234,27 +255,37 @@ void Executor::run_node(const Node& node, const Batch& batch) {
       break;
     }
     case OpKind::kStoreKv: {
-      const KvView& kv = *batch.kv;
       const int64_t width = g.kv_dim_k;
-      for (int64_t t = 0; t < rows; ++t) {
-        const int64_t pos = batch.n_past + t;
-        uint8_t* block = kv.base + kv.blocks[pos / kv.block_positions] * kv.block_bytes;
-        const int64_t row = (pos % kv.block_positions) * kv.row_bytes;
-        quant::quantize_row(kv.type, in0 + t * width, block + kv.keys_offset(node.p.layer) + row, width);
-        quant::quantize_row(kv.type, in1 + t * width, block + kv.values_offset(node.p.layer) + row, width);
+      for (const BatchSequence& seq : sequences) {
+        const KvView& kv = *seq.kv;
+        for (int64_t t = seq.first; t < seq.first + seq.n_tokens; ++t) {
+          const int64_t pos = seq.n_past + (t - seq.first);
+          uint8_t* block = kv.base + kv.blocks[pos / kv.block_positions] * kv.block_bytes;
+          const int64_t row = (pos % kv.block_positions) * kv.row_bytes;
+          quant::quantize_row(kv.type, in0 + t * width, block + kv.keys_offset(node.p.layer) + row, width);
+          quant::quantize_row(kv.type, in1 + t * width, block + kv.values_offset(node.p.layer) + row, width);
+        }
       }
       break;
     }
     case OpKind::kAttention: {
-      const cpu::AttentionParams ap = attention_params(node, g, rows, batch.n_past);
-      cpu::attention(ap, in0, layer_view(*batch.kv, node.p.layer), out, reinterpret_cast<float*>(scratch_), pool_);
+      // Each sequence's queries over its own cache.
+      const int64_t q_cols = g.values[node.in[0]].cols;
+      for (const BatchSequence& seq : sequences) {
+        const cpu::AttentionParams ap = attention_params(node, g, seq.n_tokens, seq.n_past);
+        cpu::attention(ap, in0 + seq.first * q_cols, layer_view(*seq.kv, node.p.layer), out + seq.first * cols,
+                       reinterpret_cast<float*>(scratch_), pool_);
+      }
       break;
     }
     case OpKind::kSwiGlu: binary(cpu::swiglu); break;
     case OpKind::kGeGlu: binary(cpu::geglu); break;
     case OpKind::kLastRows: {
       const int64_t in_rows = rows_of(node.in[0]);
-      std::copy(in0 + (in_rows - rows) * cols, in0 + in_rows * cols, out);
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t from = batch.output_rows ? batch.output_rows[r] : in_rows - rows + r;
+        std::copy(in0 + from * cols, in0 + (from + 1) * cols, out + r * cols);
+      }
       break;
     }
   }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "core/function_ref.h"
@@ -36,13 +37,28 @@ struct KvView {
   int64_t values_offset(int32_t layer) const { return keys_offset(layer) + block_positions * row_bytes; }
 };
 
+// One sequence's part of a batch: rows [first, first + n_tokens) of the batch
+// are its next tokens, at positions n_past, n_past + 1, ... of its own cache.
+struct BatchSequence {
+  int64_t first = 0;
+  int64_t n_tokens = 0;
+  int64_t n_past = 0;
+  const KvView* kv = nullptr;
+};
+
+// The tokens of one forward pass. One sequence: set n_past and kv. Several
+// (continuous batching): set sequences, which must cover the batch's rows in
+// order; each attends over its own cache only.
 struct Batch {
   const int32_t* tokens = nullptr;
-  const int32_t* positions = nullptr;  // n_tokens positions: n_past, n_past+1, ...
+  const int32_t* positions = nullptr;  // per row: its sequence's n_past + its index in it
   int64_t n_tokens = 0;
-  int64_t n_past = 0;       // tokens already in the caches
-  int64_t n_outputs = 1;    // logits for the last n_outputs tokens
-  const KvView* kv = nullptr;  // the sequence's caches (every layer of the graph)
+  int64_t n_past = 0;           // one sequence: tokens already in its cache
+  const KvView* kv = nullptr;   // one sequence: its caches (every layer of the graph)
+  const BatchSequence* sequences = nullptr;
+  int64_t n_sequences = 0;
+  int64_t n_outputs = 1;        // rows whose logits are wanted:
+  const int32_t* output_rows = nullptr;  // these rows, in this order; null: the last n_outputs
 };
 
 // What an executor allocates: its planned arena (beside the naive figure of one
@@ -77,7 +93,7 @@ class Executor {
 
  private:
   float* value(int32_t id) { return reinterpret_cast<float*>(arena_ + graph_.values[id].offset); }
-  void run_node(const Node& node, const Batch& batch);
+  void run_node(const Node& node, const Batch& batch, std::span<const BatchSequence> sequences);
   void group_matmuls();
   void run_matmul_group(size_t first, const Batch& batch);
   // Runs fn(first_row, n_rows) over [0, rows), split across the pool when the

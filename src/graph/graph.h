@@ -25,7 +25,7 @@ enum class OpKind : uint8_t {
   kAttention,  // out = causal attention of in0 (queries) over the layer's cache
   kSwiGlu,     // out = silu(in0) * in1
   kGeGlu,      // out = gelu(in0) * in1
-  kLastRows,   // out = the last n_outputs rows of in0
+  kLastRows,   // out = the rows of in0 whose logits are wanted (the batch's output rows)
 };
 const char* op_name(OpKind op);
 
