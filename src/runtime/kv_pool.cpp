@@ -68,7 +68,8 @@ KvPool::KvPool(const KvPoolShape& shape, int64_t n_blocks)
                                              " bytes does not fit in memory; use a smaller context (-c) or "
                                              "--kv-type q8_0");
   free_.resize(static_cast<size_t>(n_blocks));
-  for (int64_t i = 0; i < n_blocks; ++i) free_[static_cast<size_t>(i)] = static_cast<int32_t>(n_blocks - 1 - i);
+  for (int64_t i = 0; i < n_blocks; ++i) free_[static_cast<size_t>(i)] = static_cast<int32_t>(i);
+  std::make_heap(free_.begin(), free_.end(), std::greater<>());
 }
 
 KvPool::~KvPool() { std::free(storage_); }
@@ -94,6 +95,7 @@ bool KvPool::take(int64_t n, std::vector<int32_t>& blocks) {
   std::lock_guard lock(mutex_);
   if (n < 0 || n > static_cast<int64_t>(free_.size())) return false;
   for (int64_t i = 0; i < n; ++i) {
+    std::pop_heap(free_.begin(), free_.end(), std::greater<>());
     blocks.push_back(free_.back());
     free_.pop_back();
   }
@@ -107,10 +109,8 @@ void KvPool::give_back(int64_t n, std::vector<int32_t>& blocks) {
   for (int64_t i = 0; i < n; ++i) {
     free_.push_back(blocks.back());
     blocks.pop_back();
+    std::push_heap(free_.begin(), free_.end(), std::greater<>());
   }
-  // Keep the lowest ids at the back, so that the blocks whose pages are already
-  // resident are the ones handed out next.
-  std::sort(free_.begin(), free_.end(), std::greater<>());
 }
 
 void KvPool::add_positions(int64_t delta) {

@@ -72,7 +72,9 @@ class KvPool {
   int64_t n_blocks_;
   uint8_t* storage_ = nullptr;
   mutable std::mutex mutex_;
-  std::vector<int32_t> free_;  // lowest id last: blocks are reused low first
+  // A min-heap: the lowest free id is handed out first, so that blocks whose
+  // pages are already resident are reused before untouched ones.
+  std::vector<int32_t> free_;
   int64_t peak_in_use_ = 0;
   int64_t positions_held_ = 0;
 };
