@@ -23,6 +23,7 @@ struct BenchFlags {
   bool json = false;
   bool no_bandwidth = false;
   bool memory = false;
+  int parallel = 0;
   MemoryFlags memory_flags;
 };
 
@@ -73,6 +74,8 @@ int bench(const BenchFlags& f) {
     bandwidth = cpu::measure_read_bandwidth(pool);
   }
   const runtime::BenchResult r = runtime::run_benchmark(model, o);
+  runtime::BenchSeries parallel;
+  if (f.parallel > 0) parallel = runtime::run_parallel_generation(model, o, f.parallel);
   const double bound = bandwidth > 0 ? bandwidth / static_cast<double>(bytes_per_token) : 0.0;
 
   if (f.json) {
@@ -101,6 +104,10 @@ int bench(const BenchFlags& f) {
       j["tg_fraction_of_bound"] = r.tg.median / bound;
     }
     if (f.memory) j["memory"] = runtime::memory_report_json(r.memory);
+    if (f.parallel > 0) {
+      j["parallel"] = series_json(parallel);
+      j["parallel"]["sequences"] = f.parallel;
+    }
     std::cout << j.dump() << "\n";
     return 0;
   }
@@ -111,6 +118,10 @@ int bench(const BenchFlags& f) {
   };
   line("pp", o.n_prompt, r.pp);
   line("tg", o.n_gen, r.tg);
+  if (f.parallel > 0)
+    std::printf("tg%-6lld %8.2f tok/s  ± %.2f  with %d sequences decoded together (%.2f tok/s each)\n",
+                static_cast<long long>(o.n_gen), parallel.median, parallel.stddev, f.parallel,
+                parallel.median / f.parallel);
   if (bandwidth > 0) {
     std::printf("memory   read bandwidth %.1f GB/s; a token reads %.1f MB of weights, so tg cannot pass %.1f tok/s",
                 bandwidth / 1e9, static_cast<double>(bytes_per_token) / 1e6, bound);
@@ -138,6 +149,8 @@ Command add_bench_command(CLI::App& root) {
   app->add_option("-r,--reps", flags->options.reps, "repetitions of each test")->capture_default_str();
   app->add_flag("--json", flags->json, "print one JSON object");
   app->add_flag("--no-bandwidth", flags->no_bandwidth, "skip the memory bandwidth probe");
+  app->add_option("--parallel", flags->parallel,
+                  "also measure generation of N sequences decoded together (aggregate tok/s)");
   app->add_flag("--memory", flags->memory, "report where the memory went (weights, arena, KV pool, peak RSS)");
   add_memory_flags(app, flags->memory_flags);
   return {app, [flags] { return bench(*flags); }};

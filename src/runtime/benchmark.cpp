@@ -6,6 +6,9 @@
 #include <random>
 
 #include "core/error.h"
+#include "core/thread_pool.h"
+#include "graph/executor.h"
+#include "runtime/kv_pool.h"
 
 namespace hearth::runtime {
 namespace {
@@ -114,6 +117,68 @@ BenchResult run_benchmark(std::shared_ptr<const models::Model> model, const Benc
   result.n_threads = session.n_threads();
   result.memory = memory_report(session);
   return result;
+}
+
+BenchSeries run_parallel_generation(std::shared_ptr<const models::Model> model, const BenchOptions& options,
+                                    int n_sequences) {
+  check(options);
+  if (n_sequences < 1 || n_sequences > 256)
+    throw Error(ErrorCode::kInvalidArgument, "parallel sequences must be in [1, 256], got " + std::to_string(n_sequences));
+  if (options.n_gen < 1) throw Error(ErrorCode::kInvalidArgument, "parallel generation needs -n of at least 1");
+  const int64_t n_ctx = kGenPromptTokens + options.n_gen;
+  if (n_ctx > model->hparams().n_ctx_train)
+    throw Error(ErrorCode::kInvalidArgument, "the benchmark needs a context of " + std::to_string(n_ctx) + " tokens");
+  const auto n = static_cast<size_t>(n_sequences);
+  SessionOptions so;
+  so.kv_type = options.kv_type;
+  const KvPoolShape shape = kv_pool_shape(*model, so);
+  auto pool = std::make_shared<KvPool>(shape, n_sequences * ((n_ctx + shape.block_positions - 1) / shape.block_positions));
+  std::vector<std::unique_ptr<KvSequence>> kv;
+  for (size_t s = 0; s < n; ++s) kv.push_back(std::make_unique<KvSequence>(pool, n_ctx));
+  ThreadPool threads(options.n_threads);
+  graph::Executor executor(model->graph(), n_sequences * kGenPromptTokens, n_ctx, &threads, n_sequences);
+  const int64_t n_vocab = executor.n_vocab();
+
+  std::mt19937_64 rng(options.seed);
+  std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(n_vocab - 1));
+  std::vector<int32_t> tokens, positions, outputs;
+  std::vector<graph::BatchSequence> parts(n);
+  std::vector<int32_t> next(n);
+  // One pass: `count` tokens of every sequence (its prompt, or its last token).
+  auto step = [&](int64_t count, int64_t n_past, bool prompt) {
+    tokens.clear();
+    positions.clear();
+    outputs.clear();
+    for (size_t s = 0; s < n; ++s) {
+      kv[s]->resize(n_past + count);
+      parts[s] = {static_cast<int64_t>(tokens.size()), count, n_past, &kv[s]->view()};
+      for (int64_t i = 0; i < count; ++i) {
+        tokens.push_back(prompt ? pick(rng) : next[s]);
+        positions.push_back(static_cast<int32_t>(n_past + i));
+      }
+      outputs.push_back(static_cast<int32_t>(tokens.size() - 1));
+    }
+    graph::Batch b;
+    b.tokens = tokens.data();
+    b.positions = positions.data();
+    b.n_tokens = static_cast<int64_t>(tokens.size());
+    b.sequences = parts.data();
+    b.n_sequences = n_sequences;
+    b.n_outputs = n_sequences;
+    b.output_rows = outputs.data();
+    const float* logits = executor.run(b);
+    for (size_t s = 0; s < n; ++s) next[s] = argmax({logits + s * n_vocab, static_cast<size_t>(n_vocab)});
+  };
+  auto run = [&](int64_t n_gen) {
+    step(kGenPromptTokens, 0, true);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < n_gen; ++i) step(1, kGenPromptTokens + i, false);
+    return static_cast<double>(n_sequences * n_gen) / seconds_since(t0);
+  };
+  run(std::min<int64_t>(options.n_gen, 8));  // warm-up
+  std::vector<double> tps;
+  for (int r = 0; r < options.reps; ++r) tps.push_back(run(options.n_gen));
+  return summarize(std::move(tps));
 }
 
 }  // namespace hearth::runtime

@@ -48,6 +48,13 @@ SessionOptions bench_session_options(const models::Model& model, const BenchOpti
 // Summary statistics of a series of per-repetition figures.
 BenchSeries summarize(std::vector<double> tps);
 
+// Generation with n_sequences sequences decoded together, each pass one token
+// of every sequence (continuous batching in its steady state), after a prompt
+// of a few tokens each: aggregate tokens/s over options.reps repetitions, after
+// a warm-up. Uses n_gen, n_threads, kv_type and seed from options.
+BenchSeries run_parallel_generation(std::shared_ptr<const models::Model> model, const BenchOptions& options,
+                                    int n_sequences);
+
 // Runs one untimed warm-up of each test, then reps repetitions, alternating pp
 // and tg so that drift on a noisy machine hits both alike. progress (optional)
 // is called after each timed run with "pp" or "tg" and its tokens/s.

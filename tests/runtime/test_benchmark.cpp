@@ -54,6 +54,26 @@ TEST_F(BenchmarkModel, RunsEveryRepetitionOfBothTests) {
   EXPECT_EQ(r.n_threads, 2);
 }
 
+TEST_F(BenchmarkModel, ParallelGenerationRunsEveryRepetition) {
+  BenchOptions o;
+  o.n_gen = 6;
+  o.reps = 2;
+  o.n_threads = 2;
+  for (int sequences : {1, 5}) {
+    const BenchSeries s = run_parallel_generation(model_, o, sequences);
+    ASSERT_EQ(s.tps.size(), 2u) << sequences;
+    EXPECT_GT(s.min, 0.0) << sequences;
+  }
+  for (int bad : {0, 257}) {
+    try {
+      run_parallel_generation(model_, o, bad);
+      ADD_FAILURE() << bad << " sequences accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    }
+  }
+}
+
 TEST_F(BenchmarkModel, ATestOfSizeZeroIsSkipped) {
   BenchOptions o;
   o.n_prompt = 0;
