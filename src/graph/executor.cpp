@@ -102,6 +102,7 @@ const float* Executor::run(const Batch& batch) {
   if (batch.n_tokens <= 0 || batch.n_tokens > max_tokens_)
     throw Error(ErrorCode::kInvalidArgument, "batch of " + std::to_string(batch.n_tokens) +
                                                  " tokens; this executor takes 1 to " + std::to_string(max_tokens_));
+  if (!batch.tokens || !batch.positions) throw Error(ErrorCode::kInvalidArgument, "batch has no tokens or positions");
   if (batch.n_outputs <= 0 || batch.n_outputs > batch.n_tokens || batch.n_outputs > max_outputs_)
     throw Error(ErrorCode::kInvalidArgument, "n_outputs must be within 1..n_tokens and at most " +
                                                  std::to_string(max_outputs_) + " for this executor");
