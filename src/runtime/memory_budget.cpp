@@ -1,8 +1,5 @@
 #include "runtime/memory_budget.h"
 
-#include <algorithm>
-#include <thread>
-
 #include "core/byte_size.h"
 #include "core/error.h"
 #include "core/process_memory.h"
@@ -17,12 +14,11 @@ constexpr int64_t kOverhead = int64_t{64} << 20;
 
 MemoryEstimate estimate_memory(const models::Model& model, const SessionOptions& options) {
   MemoryEstimate e;
-  e.n_ctx = resolve_context(model, options.n_ctx);
-  const int64_t n_batch = std::clamp<int64_t>(options.n_batch, 1, e.n_ctx);
-  const int threads = options.n_threads > 0 ? options.n_threads
-                                            : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  const SessionShape s = session_shape(model, options);
+  e.n_ctx = s.n_ctx;
   e.weights = model.weight_bytes();
-  const graph::ExecutorMemory ex = graph::Executor::memory_needed(model.graph(), n_batch, e.n_ctx, threads, /*max_outputs=*/1);
+  const graph::ExecutorMemory ex =
+      graph::Executor::memory_needed(model.graph(), s.n_batch, s.n_ctx, s.n_threads, s.max_outputs);
   e.arena = ex.arena;
   e.arena_naive = ex.arena_naive;
   e.scratch = ex.scratch;

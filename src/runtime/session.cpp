@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <thread>
 
 #include "backends/cpu/ops.h"
 #include "core/error.h"
@@ -29,6 +30,15 @@ int64_t resolve_context(const models::Model& m, int64_t requested) {
   return requested;
 }
 
+SessionShape session_shape(const models::Model& m, const SessionOptions& o) {
+  if (o.n_batch <= 0) throw Error(ErrorCode::kInvalidArgument, "batch size must be positive");
+  SessionShape shape;
+  shape.n_ctx = resolve_context(m, o.n_ctx);
+  shape.n_batch = std::min(o.n_batch, shape.n_ctx);
+  shape.n_threads = o.n_threads > 0 ? o.n_threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  return shape;
+}
+
 KvPoolShape kv_pool_shape(const models::Model& m, const SessionOptions& o) {
   const models::HParams& hp = m.hparams();
   if (!cpu::attention_supports(o.kv_type, hp.head_dim_k, hp.head_dim_v))
@@ -45,14 +55,15 @@ KvPoolShape kv_pool_shape(const models::Model& m, const SessionOptions& o) {
 }
 
 Session::Session(std::shared_ptr<const models::Model> model, const SessionOptions& options)
+    : Session(model, options, session_shape(*model, options)) {}
+
+Session::Session(std::shared_ptr<const models::Model> model, const SessionOptions& options, const SessionShape& shape)
     : model_(std::move(model)),
-      n_ctx_(resolve_context(*model_, options.n_ctx)),
-      n_batch_(std::clamp<int64_t>(options.n_batch, 1, n_ctx_)),
-      pool_(options.n_threads),
+      n_ctx_(shape.n_ctx),
+      n_batch_(shape.n_batch),
+      pool_(shape.n_threads),
       kv_(own_or_shared_pool(*model_, options, n_ctx_), n_ctx_) {
-  if (options.n_batch <= 0) throw Error(ErrorCode::kInvalidArgument, "batch size must be positive");
-  // Logits are wanted for the last token of each call only.
-  executor_ = std::make_unique<graph::Executor>(model_->graph(), n_batch_, n_ctx_, &pool_, /*max_outputs=*/1);
+  executor_ = std::make_unique<graph::Executor>(model_->graph(), n_batch_, n_ctx_, &pool_, shape.max_outputs);
   history_.reserve(static_cast<size_t>(n_ctx_));
   positions_.resize(static_cast<size_t>(n_batch_));
 }

@@ -31,6 +31,17 @@ struct SessionOptions {
 // context, at most 4096); throws Error for negative or absurd sizes.
 int64_t resolve_context(const models::Model& model, int64_t requested);
 
+// The sizes a session of this model with these options runs at (what its
+// executor is planned for): context, prompt batch, threads, and the one row of
+// logits each decode() asks for. Throws Error for invalid sizes.
+struct SessionShape {
+  int64_t n_ctx = 0;
+  int64_t n_batch = 0;
+  int n_threads = 0;
+  int64_t max_outputs = 1;
+};
+SessionShape session_shape(const models::Model& model, const SessionOptions& options);
+
 // The pool shape a session of this model with these options uses.
 KvPoolShape kv_pool_shape(const models::Model& model, const SessionOptions& options);
 
@@ -54,6 +65,8 @@ class Session {
   int n_threads() const { return pool_.size(); }
 
  private:
+  Session(std::shared_ptr<const models::Model> model, const SessionOptions& options, const SessionShape& shape);
+
   std::shared_ptr<const models::Model> model_;
   int64_t n_ctx_;
   int64_t n_batch_;
