@@ -259,12 +259,13 @@ void Executor::run_node(const Node& node, const Batch& batch, std::span<const Ba
       const int64_t width = g.kv_dim_k;
       for (const BatchSequence& seq : sequences) {
         const KvView& kv = *seq.kv;
+        const cpu::KvLayerView layer = layer_view(kv, node.p.layer);
+        uint8_t* keys = kv.base + kv.keys_offset(node.p.layer);  // layer.k, writable
+        uint8_t* values = kv.base + kv.values_offset(node.p.layer);
         for (int64_t t = seq.first; t < seq.first + seq.n_tokens; ++t) {
-          const int64_t pos = seq.n_past + (t - seq.first);
-          uint8_t* block = kv.base + kv.blocks[pos / kv.block_positions] * kv.block_bytes;
-          const int64_t row = (pos % kv.block_positions) * kv.row_bytes;
-          quant::quantize_row(kv.type, in0 + t * width, block + kv.keys_offset(node.p.layer) + row, width);
-          quant::quantize_row(kv.type, in1 + t * width, block + kv.values_offset(node.p.layer) + row, width);
+          const int64_t row = layer.row_offset(seq.n_past + (t - seq.first));
+          quant::quantize_row(kv.type, in0 + t * width, keys + row, width);
+          quant::quantize_row(kv.type, in1 + t * width, values + row, width);
         }
       }
       break;

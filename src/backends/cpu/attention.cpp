@@ -58,9 +58,8 @@ inline void for_each_run(const KvLayerView& kv, int64_t first, int64_t last, F&&
     return;
   }
   for (int64_t pos = first; pos <= last;) {
-    const int64_t row = pos % kv.block_positions;
-    const int64_t n = std::min(kv.block_positions - row, last - pos + 1);
-    const int64_t offset = kv.blocks[pos / kv.block_positions] * kv.block_stride + row * kv.row_bytes;
+    const int64_t n = std::min(kv.block_positions - pos % kv.block_positions, last - pos + 1);
+    const int64_t offset = kv.row_offset(pos);
     f(pos - first, n, kv.k + offset, kv.v + offset);
     pos += n;
   }

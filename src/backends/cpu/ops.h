@@ -80,6 +80,12 @@ struct KvLayerView {
   int64_t block_positions = 0;
   int64_t block_stride = 0;
   const int32_t* blocks = nullptr;
+
+  // Bytes from k (or v) to position p's row.
+  int64_t row_offset(int64_t p) const {
+    if (block_positions <= 0) return p * row_bytes;
+    return blocks[p / block_positions] * block_stride + (p % block_positions) * row_bytes;
+  }
 };
 // True when attention can read a cache of this type with these head sizes.
 bool attention_supports(DType type, int64_t head_dim_k, int64_t head_dim_v);
