@@ -152,6 +152,15 @@ GgufValue GgufValue::make_string_view(std::string_view v) {
   return out;
 }
 
+namespace {
+
+void check_element_type(GgufType elem_type) {
+  if (std::string_view(gguf_type_name(elem_type)) == "invalid")
+    bad_argument("invalid array element type " + std::to_string(static_cast<uint32_t>(elem_type)));
+}
+
+}  // namespace
+
 // Elements decoded now (make_array) or on first use (make_encoded_array).
 struct GgufValue::ArrayStore {
   std::vector<GgufValue> elems;
@@ -163,8 +172,7 @@ struct GgufValue::ArrayStore {
 
 GgufValue GgufValue::make_encoded_array(GgufType elem_type, uint64_t count, std::span<const uint8_t> bytes,
                                         std::function<std::vector<GgufValue>()> decode) {
-  if (std::string_view(gguf_type_name(elem_type)) == "invalid")
-    bad_argument("invalid array element type " + std::to_string(static_cast<uint32_t>(elem_type)));
+  check_element_type(elem_type);
   GgufValue out;
   out.type_ = GgufType::kArray;
   out.array_type_ = elem_type;
@@ -176,8 +184,7 @@ GgufValue GgufValue::make_encoded_array(GgufType elem_type, uint64_t count, std:
 }
 
 GgufValue GgufValue::make_array(GgufType elem_type, std::vector<GgufValue> elems) {
-  if (std::string_view(gguf_type_name(elem_type)) == "invalid")
-    bad_argument("invalid array element type " + std::to_string(static_cast<uint32_t>(elem_type)));
+  check_element_type(elem_type);
   for (size_t i = 0; i < elems.size(); ++i) {
     if (elems[i].type_ != elem_type)
       bad_argument("array of " + std::string(gguf_type_name(elem_type)) + " has element " +
