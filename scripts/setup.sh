@@ -20,7 +20,8 @@ log() { echo "[setup] $*" >&2; }
 
 # ---- Debian packages ----
 apt_packages=(build-essential cmake g++ git unzip ca-certificates python3 python3-venv python3-pip
-  libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev libhwy-dev clang libclang-rt-14-dev)
+  libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev libhwy-dev clang libclang-rt-14-dev
+  libcpp-httplib-dev libsqlite3-dev pkg-config)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -95,6 +96,10 @@ if ((with_test)); then
   if ! "$venv/bin/python" -c "import llama_cpp, jinja2" 2>/dev/null; then
     log "installing the test peer llama-cpp-python (builds llama.cpp: about ten minutes the first time)"
     CMAKE_BUILD_PARALLEL_LEVEL=2 pip_in_venv llama-cpp-python==0.3.16 jinja2
+  fi
+  if ! "$venv/bin/python" -c "import openai, jsonschema, prometheus_client" 2>/dev/null; then
+    log "installing the OpenAI Python client, jsonschema and prometheus_client (server tests)"
+    pip_in_venv openai==3.57.0 jsonschema==4.26.0 prometheus_client==0.26.0
   fi
 fi
 

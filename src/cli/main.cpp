@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "hearth 0.1.0");
   std::vector<Command> commands = {add_run_command(app), add_chat_command(app), add_info_command(app),
                                    add_tokenize_command(app), add_bench_command(app),
-                                   add_quantize_command(app), add_synth_command(app)};
+                                   add_quantize_command(app), add_synth_command(app),
+                                   add_serve_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -10,6 +10,8 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kFormat: return "format_error";
     case ErrorCode::kUnsupported: return "unsupported";
     case ErrorCode::kOutOfMemory: return "out_of_memory";
+    case ErrorCode::kBusy: return "busy";
+    case ErrorCode::kCancelled: return "cancelled";
     case ErrorCode::kInternal: return "internal_error";
   }
   return "unknown";

@@ -14,6 +14,8 @@ enum class ErrorCode {
   kFormat,           // a file is malformed (bad magic, truncated, inconsistent)
   kUnsupported,      // valid input this build cannot handle (unknown arch, dtype)
   kOutOfMemory,      // a planned allocation does not fit
+  kBusy,             // a queue is full or the service is stopping: retry later
+  kCancelled,        // the work was cancelled before it finished
   kInternal,         // a broken invariant: a bug in Hearth
 };
 

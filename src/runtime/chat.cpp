@@ -23,26 +23,36 @@ ChatFormatter::ChatFormatter(const models::Model& model) : model_(model) {
     source_ = "builtin:" + name;
   }
   template_ = ChatTemplate::parse(text);
+  handles_tools_ = text.find("tools") != std::string::npos;
 }
 
 std::string ChatFormatter::render(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const auto& m : messages) list.push_back({{"role", m.role}, {"content", m.content}});
+  return render_json(list, nullptr, add_generation_prompt);
+}
+
+std::string ChatFormatter::render_json(const nlohmann::ordered_json& messages, const nlohmann::ordered_json& tools,
+                                       bool add_generation_prompt) const {
   const models::Tokenizer& tok = model_.tokenizer();
   ChatRenderOptions options;
   options.add_generation_prompt = add_generation_prompt;
+  options.tools = tools;
   if (tok.bos_id() >= 0) options.bos_token = tok.token_text(tok.bos_id());
   if (tok.eos_id() >= 0) options.eos_token = tok.token_text(tok.eos_id());
-  return template_->render(list, options);
+  return template_->render(messages, options);
 }
 
-std::vector<int32_t> ChatFormatter::tokenize(const std::vector<ChatMessage>& messages,
-                                             bool add_generation_prompt) const {
-  const std::string text = render(messages, add_generation_prompt);
+std::vector<int32_t> ChatFormatter::tokenize_rendered(const std::string& text) const {
   const models::Tokenizer& tok = model_.tokenizer();
   // Templates that write the BOS text themselves must not get a second one.
   const bool has_bos_text = tok.bos_id() >= 0 && text.rfind(tok.token_text(tok.bos_id()), 0) == 0;
   return tok.encode(text, /*add_special=*/!has_bos_text, /*parse_special=*/true);
+}
+
+std::vector<int32_t> ChatFormatter::tokenize(const std::vector<ChatMessage>& messages,
+                                             bool add_generation_prompt) const {
+  return tokenize_rendered(render(messages, add_generation_prompt));
 }
 
 }  // namespace hearth::runtime

@@ -9,6 +9,7 @@
 
 #include "runtime/sampler.h"
 #include "runtime/session.h"
+#include "runtime/text_stream.h"
 
 namespace hearth::runtime {
 
@@ -35,9 +36,5 @@ using TextCallback = std::function<bool(const std::string& piece)>;
 
 GenerateResult generate(Session& session, const std::vector<int32_t>& prompt, const GenerateOptions& options,
                         const TextCallback& on_text = {}, bool keep_prompt_logits = false);
-
-// Length of the longest prefix of s that is complete UTF-8 (an incomplete
-// multi-byte sequence at the end is held back).
-size_t complete_utf8_prefix(const std::string& s);
 
 }  // namespace hearth::runtime

@@ -12,9 +12,9 @@ constexpr int64_t kOverhead = int64_t{64} << 20;
 
 }  // namespace
 
-MemoryEstimate estimate_memory(const models::Model& model, const SessionOptions& options) {
+MemoryEstimate estimate_memory(const models::Model& model, const SessionShape& s, const KvPoolShape& kv,
+                               int64_t kv_positions) {
   MemoryEstimate e;
-  const SessionShape s = session_shape(model, options);
   e.n_ctx = s.n_ctx;
   e.weights = model.weight_bytes();
   const graph::ExecutorMemory ex =
@@ -22,11 +22,15 @@ MemoryEstimate estimate_memory(const models::Model& model, const SessionOptions&
   e.arena = ex.arena;
   e.arena_naive = ex.arena_naive;
   e.scratch = ex.scratch;
-  const KvPoolShape shape = kv_pool_shape(model, options);
-  e.kv_per_position = kv_block_bytes(shape) / shape.block_positions;
-  e.kv = options.kv_pool ? 0 : kv_bytes_for(shape, e.n_ctx);
+  e.kv_per_position = kv_block_bytes(kv) / kv.block_positions;
+  e.kv = kv_positions > 0 ? kv_bytes_for(kv, kv_positions) : 0;
   e.overhead = kOverhead;
   return e;
+}
+
+MemoryEstimate estimate_memory(const models::Model& model, const SessionOptions& options) {
+  const SessionShape s = session_shape(model, options);
+  return estimate_memory(model, s, kv_pool_shape(model, options), options.kv_pool ? 0 : s.n_ctx);
 }
 
 int64_t default_memory_budget() {

@@ -26,6 +26,10 @@ struct MemoryEstimate {
 };
 
 MemoryEstimate estimate_memory(const models::Model& model, const SessionOptions& options);
+// The same for an executor planned for `shape` beside a KV pool of this shape
+// holding kv_positions positions (0: the pool is shared, counted elsewhere).
+MemoryEstimate estimate_memory(const models::Model& model, const SessionShape& shape, const KvPoolShape& kv,
+                               int64_t kv_positions);
 
 // The budget when none is given: the machine's physical RAM.
 int64_t default_memory_budget();

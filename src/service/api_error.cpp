@@ -4,7 +4,7 @@ namespace hearth::service {
 namespace {
 
 ApiError make(int status, const char* type, std::string message, std::string param = {}, std::string code = {}) {
-  return ApiError{status, type, std::move(message), std::move(param), std::move(code)};
+  return ApiError{status, type, std::move(message), std::move(param), std::move(code), 0};
 }
 
 nlohmann::ordered_json string_or_null(const std::string& s) {
@@ -48,7 +48,17 @@ ApiError ApiError::too_large(size_t limit_bytes) {
               "request_too_large");
 }
 
-ApiError ApiError::rate_limited(std::string message) { return make(429, "rate_limit_error", std::move(message)); }
+ApiError ApiError::rate_limited(std::string message, int retry_after) {
+  ApiError e = make(429, "rate_limit_error", std::move(message), {}, "rate_limit_exceeded");
+  e.retry_after = retry_after;
+  return e;
+}
+
+ApiError ApiError::unavailable(std::string message, int retry_after) {
+  ApiError e = make(503, "server_error", std::move(message), {}, "service_unavailable");
+  e.retry_after = retry_after;
+  return e;
+}
 
 ApiError ApiError::server(std::string message) { return make(500, "server_error", std::move(message)); }
 

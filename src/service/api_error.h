@@ -19,6 +19,7 @@ struct ApiError {
   std::string message;
   std::string param;    // the offending parameter's path ("messages[2].content"); empty: null
   std::string code;     // a machine-readable detail ("invalid_type"); empty: null
+  int retry_after = 0;  // seconds for a Retry-After header (429, 503); 0: none
 
   nlohmann::ordered_json to_json() const;
   // to_json() serialized; never throws on bad UTF-8 (replaced), so it is safe to send.
@@ -34,8 +35,11 @@ struct ApiError {
   static ApiError not_found(std::string message);
   // 413 invalid_request_error, code request_too_large.
   static ApiError too_large(size_t limit_bytes);
-  // 429 rate_limit_error.
-  static ApiError rate_limited(std::string message);
+  // 429 rate_limit_error, with a Retry-After of retry_after seconds.
+  static ApiError rate_limited(std::string message, int retry_after = 1);
+  // 503 server_error: the server cannot take the request now (loading is
+  // impossible under the memory budget, or it is shutting down).
+  static ApiError unavailable(std::string message, int retry_after = 1);
   // 500 server_error.
   static ApiError server(std::string message);
 };

@@ -9,7 +9,7 @@
 namespace hearth::service {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;
 
 [[noreturn]] void fail(std::string message, std::string param, const char* code) {
   throw ApiException(ApiError::invalid(std::move(message), std::move(param), code));
@@ -416,7 +416,7 @@ runtime::SamplerParams openai_sampling_defaults() {
   return p;
 }
 
-nlohmann::json parse_json_body(std::string_view body) {
+nlohmann::ordered_json parse_json_body(std::string_view body) {
   if (body.size() > kMaxBodyBytes) throw ApiException(ApiError::too_large(kMaxBodyBytes));
   check_depth(body);
   json v;

@@ -26,7 +26,7 @@ constexpr size_t kMaxStopStrings = 4;
 // A body that is a JSON object, or ApiException: 413 over kMaxBodyBytes, 400
 // for nesting deeper than kMaxJsonDepth (refused before parsing), malformed
 // JSON (the message says where), or a top-level value that is not an object.
-nlohmann::json parse_json_body(std::string_view body);
+nlohmann::ordered_json parse_json_body(std::string_view body);
 
 // Sampling as OpenAI means it: temperature 1, top_p 1, no penalties, and
 // top-k / min-p off (OpenAI has neither).
@@ -37,7 +37,7 @@ struct Message {
   std::string content;  // text parts concatenated; empty for an assistant turn of only tool calls
   std::optional<std::string> name;
   std::optional<std::string> tool_call_id;  // tool messages (required there)
-  nlohmann::json tool_calls;                // assistant messages: [{id, type: "function", function: {name, arguments}}] or null
+  nlohmann::ordered_json tool_calls;                // assistant messages: [{id, type: "function", function: {name, arguments}}] or null
 };
 
 struct ResponseFormat {
@@ -46,14 +46,14 @@ struct ResponseFormat {
   // kJsonSchema only:
   std::string name;         // [a-zA-Z0-9_-]{1,64}
   std::string description;
-  nlohmann::json schema = nlohmann::json::object();  // {} (anything) when not given
+  nlohmann::ordered_json schema = nlohmann::ordered_json::object();  // {} (anything) when not given
   bool strict = false;
 };
 
 struct Tool {  // {"type": "function", "function": {...}}
   std::string name;  // [a-zA-Z0-9_-]{1,64}, unique among the tools
   std::string description;
-  nlohmann::json parameters;  // a JSON Schema object; {"type":"object","properties":{}} when not given
+  nlohmann::ordered_json parameters;  // a JSON Schema object; {"type":"object","properties":{}} when not given
   bool strict = false;
 };
 

@@ -89,7 +89,8 @@ TEST(ApiError, ConstructorsSetStatusTypeAndCode) {
       {ApiError::model_not_found("llama"), 404, "invalid_request_error", "model_not_found"},
       {ApiError::not_found("x"), 404, "not_found_error", ""},
       {ApiError::too_large(kMaxBodyBytes), 413, "invalid_request_error", "request_too_large"},
-      {ApiError::rate_limited("x"), 429, "rate_limit_error", ""},
+      {ApiError::rate_limited("x"), 429, "rate_limit_error", "rate_limit_exceeded"},
+      {ApiError::unavailable("x"), 503, "server_error", "service_unavailable"},
       {ApiError::server("x"), 500, "server_error", ""},
   };
   for (const Case& c : cases) {
@@ -99,8 +100,9 @@ TEST(ApiError, ConstructorsSetStatusTypeAndCode) {
     EXPECT_FALSE(c.e.message.empty());
   }
   EXPECT_NE(ApiError::model_not_found("llama").message.find("'llama'"), std::string::npos);
-  const ApiException ex(ApiError::rate_limited("slow down"));
+  const ApiException ex(ApiError::rate_limited("slow down", 7));
   EXPECT_EQ(ex.status(), 429);
+  EXPECT_EQ(ex.error().retry_after, 7);
   EXPECT_STREQ(ex.what(), "slow down");
 }
 
@@ -278,7 +280,7 @@ TEST(ChatCompletion, FullRequestParsesEveryField) {
   EXPECT_EQ(r.tools[0].parameters["properties"]["city"]["type"], "string");
   EXPECT_TRUE(r.tools[0].strict);
   EXPECT_EQ(r.tools[1].name, "now");
-  EXPECT_EQ(r.tools[1].parameters, json::parse(R"({"type": "object", "properties": {}})"));
+  EXPECT_EQ(r.tools[1].parameters, nlohmann::ordered_json::parse(R"({"type": "object", "properties": {}})"));
   EXPECT_FALSE(r.tools[1].strict);
   EXPECT_EQ(r.tool_choice.mode, ToolChoice::Mode::kFunction);
   EXPECT_EQ(r.tool_choice.function, "get_weather");
@@ -302,8 +304,15 @@ TEST(ChatCompletion, SmallerForms) {
   EXPECT_EQ(parse(R"({"response_format": {"type": "json_object"}})").response_format.type,
             ResponseFormat::Type::kJsonObject);
   const auto schema_only_named = parse(R"({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}})");
-  EXPECT_EQ(schema_only_named.response_format.schema, json::object());
+  EXPECT_EQ(schema_only_named.response_format.schema, nlohmann::ordered_json::object());
   EXPECT_FALSE(schema_only_named.response_format.strict);
+  // Schemas keep the client's key order: constrained decoding writes properties in it.
+  const auto ordered = parse_chat_completion(R"({"model": "m", "messages": [{"role": "user", "content": "hi"}],
+      "response_format": {"type": "json_schema", "json_schema": {"name": "x",
+      "schema": {"type": "object", "properties": {"zeta": {}, "alpha": {}, "mid": {}}}}}})");
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : ordered.response_format.schema["properties"].items()) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"zeta", "alpha", "mid"}));
   const char* tools = R"({"tools": [{"type": "function", "function": {"name": "f"}}]})";
   EXPECT_EQ(parse(tools).tool_choice.mode, ToolChoice::Mode::kAuto);
   for (const auto& [choice, mode] : {std::pair{"none", ToolChoice::Mode::kNone}, std::pair{"auto", ToolChoice::Mode::kAuto},
