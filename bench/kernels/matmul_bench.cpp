@@ -3,8 +3,14 @@
 //         so the figure is memory streaming (weight GB/s), as in generation;
 //   gemv_l3: the same against an 8 MB matrix that stays in the last-level
 //         cache: the kernel's compute ceiling (gemv far below it is memory-bound);
-//   gemm: 64 tokens against a cache-sized matrix, compute-bound (GFLOP/s), as
-//         in prompt processing.
+//   gemm64: 64 tokens against a cache-sized matrix, compute-bound (GFLOP/s), as
+//         in prompt processing;
+//   gemm4/gemm8/gemm16/gemm32: batched decoding (one token per sequence) on the default
+//         model's shapes: k576xn1536 (gate/up), k1536xn576 (down), k576xn49152
+//         (the q8_0 output/embedding matrix); k-quants on k2048xn2048 (1B class).
+// HEARTH_ISA=avx2 runs the AVX2 kernels on a CPU with more. On a shared machine the
+// CPU-time column of threads:1 (with --benchmark_repetitions) is steadier than the
+// real-time rates.
 // Run: build/bin/bench_kernels [--benchmark_filter=q4_k] (threads are the
 // benchmark's argument). Weights are random rows quantized by the reference
 // quantizer; the speed of a kernel does not depend on the values.
@@ -91,6 +97,27 @@ int register_all() {
     benchmark::RegisterBenchmark(("gemm64/" + name).c_str(),
                                  [=](benchmark::State& s) { run(s, type, 2048, 2048, 64); })
         ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
+    const int64_t block = hearth::dtype_info(type).block_elems;
+    struct Shape {
+      int64_t k, n_out;
+    };
+    std::vector<Shape> shapes;
+    if (576 % block == 0) {
+      shapes = {{576, 1536}, {1536, 576}};
+      if (type == DType::kQ8_0 || type == DType::kQ4_1) shapes.push_back({576, 49152});
+    } else {
+      shapes = {{2048, 2048}};
+    }
+    for (int64_t tokens : {4, 8, 16, 32}) {
+      for (const Shape& sh : shapes) {
+        if (tokens != 16 && sh.n_out == 49152) continue;
+        const std::string label = "gemm" + std::to_string(tokens) + "/" + name + "/k" + std::to_string(sh.k) + "xn" +
+                                  std::to_string(sh.n_out);
+        benchmark::RegisterBenchmark(label.c_str(),
+                                     [=](benchmark::State& s) { run(s, type, sh.k, sh.n_out, tokens); })
+            ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMicrosecond);
+      }
+    }
   }
   return 0;
 }

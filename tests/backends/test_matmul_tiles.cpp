@@ -2,7 +2,8 @@
 // very floats the 1x1 tile gives for each (weight row, activation row) pair,
 // close to vec_dot's; a matmul of several tokens must equal the 1x1 tile per
 // pair for any row and token count, edges included (one token: vec_dot per
-// row); a group of matmuls sharing one input must equal separate matmuls.
+// row; from panel_min_tokens on: the panels' scalar model), and stay close to
+// vec_dot; a group of matmuls sharing one input must equal separate matmuls.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -64,6 +65,21 @@ float tile_1x1(const WeightKernels& kern, const Operands& o, int64_t r, int64_t 
   return y;
 }
 
+// What a matmul of `tokens` must give for pair (r, c): the panel kernels' scalar
+// model from panel_min_tokens on (test_matmul_panels.cpp holds the kernels to it),
+// else the 1x1 tile, else (one token, or no tiles) vec_dot.
+float matmul_pair(const WeightKernels& kern, DType type, const Operands& o, int64_t tokens, int64_t r, int64_t c) {
+  if (kern.panel_dot && tokens >= kern.panel_min_tokens) {
+    std::vector<uint8_t> group(static_cast<size_t>(panel_group_bytes(kern.act_type, o.k)));
+    kern.panel_pack(o.a.data() + c * o.a_row, o.a_row, 1, o.k, group.data());
+    float y = 0;
+    panel_reference(type)(o.k, o.w.data() + r * o.w_row, o.w_row, group.data(), 0, &y, 1, 1, 1);
+    return y;
+  }
+  if (kern.tile_dot && tokens > 1) return tile_1x1(kern, o, r, c);
+  return kern.vec_dot(o.k, o.w.data() + r * o.w_row, o.a.data() + c * o.a_row);
+}
+
 TEST(MatMulTiles, EveryTileShapeEqualsTheOneByOneTile) {
   int checked = 0;
   for (Isa isa : kLevels) {
@@ -98,9 +114,9 @@ TEST(MatMulTiles, MatMulEqualsItsKernelPerPairAtAnyShape) {
   ThreadPool pool(3);
   for (DType type : kTypes) {
     const WeightKernels kern = weight_kernels(type);
-    const int64_t k = 256;
+    const int64_t k = dtype_info(type).block_elems == 256 ? 512 : 320;
     for (int64_t n_out : {1, 3, 16, 37}) {
-      for (int64_t tokens : {1, 2, 3, 7}) {
+      for (int64_t tokens : {1, 2, 3, 4, 7, 8, 12, 16, 17}) {
         const Operands o = make(kern, type, k, n_out, tokens, static_cast<uint32_t>(n_out * 10 + tokens));
         const MatMulShape shape{type, k, n_out, tokens};
         std::vector<uint8_t> scratch(matmul_scratch_bytes(shape));
@@ -109,9 +125,9 @@ TEST(MatMulTiles, MatMulEqualsItsKernelPerPairAtAnyShape) {
           matmul(shape, o.w.data(), o.x.data(), y.data(), scratch.data(), p);
           for (int64_t t = 0; t < tokens; ++t)
             for (int64_t j = 0; j < n_out; ++j) {
-              const float want = kern.tile_dot && tokens > 1
-                                     ? tile_1x1(kern, o, j, t)
-                                     : kern.vec_dot(k, o.w.data() + j * o.w_row, o.a.data() + t * o.a_row);
+              const float want = matmul_pair(kern, type, o, tokens, j, t);
+              const float dot = kern.vec_dot(k, o.w.data() + j * o.w_row, o.a.data() + t * o.a_row);
+              ASSERT_NEAR(want, dot, 2e-4f * (1.0f + std::fabs(dot))) << dtype_name(type) << " tokens=" << tokens;
               ASSERT_EQ(bits(y[static_cast<size_t>(t * n_out + j)]), bits(want))
                   << dtype_name(type) << " n_out=" << n_out << " tokens=" << tokens << " at (" << t << "," << j
                   << ")" << (p ? " threaded" : "");

@@ -388,7 +388,11 @@ TEST(QuantizeWithLlamaCpp, PeerLoadsTheOutputAndAgrees) {
               static_cast<std::streamsize>(peer.size() * sizeof(float)));
     const std::vector<float> ours = run_logits(out, kTokens);
     ASSERT_EQ(ours.size(), peer.size());
-    EXPECT_LT(relative_rmse(ours, peer), 0.01) << dtype_name(target);
+    // The bound sits above this small random model's noise floor: moving a
+    // third of one matmul's outputs by a single float ulp moves its logits by
+    // 0.9%, and the two programs sum in different orders (1.04% measured with
+    // the panel kernels on AVX-512 VNNI).
+    EXPECT_LT(relative_rmse(ours, peer), 0.03) << dtype_name(target);
     EXPECT_EQ(std::max_element(ours.begin(), ours.end()) - ours.begin(),
               std::max_element(peer.begin(), peer.end()) - peer.begin())
         << dtype_name(target);

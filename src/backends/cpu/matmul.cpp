@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "backends/cpu/vec_dot.h"
@@ -35,11 +36,24 @@ const WeightKernels& kernels_for(DType type) {
   return table[id];
 }
 
+// Whether a matmul of n_tokens uses the panel kernels of these weight kernels.
+bool panels_for(const WeightKernels& kernels, int64_t n_tokens) {
+  return kernels.panel_dot && n_tokens >= kernels.panel_min_tokens;
+}
+
+int64_t panel_groups(int64_t n_tokens) { return (n_tokens + kPanelTokens - 1) / kPanelTokens; }
+
+// The panels follow the converted rows in the scratch, 64-byte aligned.
+constexpr int64_t kPanelAlign = 64;
+
 }  // namespace
 
 size_t matmul_scratch_bytes(const MatMulShape& shape) {
   const WeightKernels& kernels = kernels_for(shape.weight_type);
-  return static_cast<size_t>(dtype_row_bytes(kernels.act_type, shape.k) * shape.n_tokens);
+  int64_t bytes = dtype_row_bytes(kernels.act_type, shape.k) * shape.n_tokens;
+  if (panels_for(kernels, shape.n_tokens))
+    bytes += kPanelAlign + panel_groups(shape.n_tokens) * panel_group_bytes(kernels.act_type, shape.k);
+  return static_cast<size_t>(bytes);
 }
 
 bool matmul_share_input(DType a, DType b) {
@@ -62,8 +76,32 @@ void matmul_group(int64_t k, int64_t n_tokens, const MatMulTarget* targets, int 
   const WeightKernels& first = kernels_for(targets[0].weight_type);
   const int64_t act_row_bytes = dtype_row_bytes(first.act_type, k);
   auto* act = static_cast<uint8_t*>(scratch);
+  // Panels when every target has them for this many tokens (they share the
+  // activation type, so one set of panels serves all).
+  bool panels = true;
+  for (int i = 0; i < n_targets; ++i) {
+    const WeightKernels& kt = kernels_for(targets[i].weight_type);
+    panels = panels && panels_for(kt, n_tokens) && kt.panel_pack == first.panel_pack;
+  }
+  const int64_t group_bytes = panel_group_bytes(first.act_type, k);
+  const auto act_end = reinterpret_cast<uintptr_t>(act + n_tokens * act_row_bytes);
+  auto* panel = reinterpret_cast<uint8_t*>((act_end + kPanelAlign - 1) / kPanelAlign * kPanelAlign);
   auto convert = [&](int64_t t, int) { first.act_from_float(x + t * k, act + t * act_row_bytes, k); };
-  if (pool && n_tokens > 1) {
+  if (panels) {
+    // Each group of tokens converted and interleaved by one thread.
+    auto convert_group = [&](int64_t g, int) {
+      const int64_t t0 = g * kPanelTokens;
+      const int tokens = static_cast<int>(std::min<int64_t>(kPanelTokens, n_tokens - t0));
+      for (int64_t t = t0; t < t0 + tokens; ++t) convert(t, 0);
+      first.panel_pack(act + t0 * act_row_bytes, act_row_bytes, tokens, k, panel + g * group_bytes);
+    };
+    const int64_t n_groups = panel_groups(n_tokens);
+    if (pool && n_groups > 1) {
+      pool->parallel_for(n_groups, convert_group);
+    } else {
+      for (int64_t g = 0; g < n_groups; ++g) convert_group(g, 0);
+    }
+  } else if (pool && n_tokens > 1) {
     pool->parallel_for(n_tokens, convert);
   } else {
     for (int64_t t = 0; t < n_tokens; ++t) convert(t, 0);
@@ -86,6 +124,20 @@ void matmul_group(int64_t k, int64_t n_tokens, const MatMulTarget* targets, int 
     const auto* weights = static_cast<const uint8_t*>(t.w);
     const int64_t j0 = (task - (i ? chunk_end[i - 1] : 0)) * kRowsPerTask;
     const int64_t j1 = std::min(t.n_out, j0 + kRowsPerTask);
+    // For each panel call's worth of tokens, the task's rows panel_rows at a
+    // time: the rows' weights stay in L1 while the panels stream past.
+    if (panels) {
+      for (int64_t tok = 0; tok < n_tokens; tok += kernels.panel_tokens) {
+        const int cols = static_cast<int>(std::min<int64_t>(kernels.panel_tokens, n_tokens - tok));
+        const uint8_t* p = panel + tok / kPanelTokens * group_bytes;
+        for (int64_t j = j0; j < j1; j += kernels.panel_rows) {
+          const int rows = static_cast<int>(std::min<int64_t>(kernels.panel_rows, j1 - j));
+          kernels.panel_dot(k, weights + j * w_row_bytes, w_row_bytes, p, group_bytes, t.y + tok * t.n_out + j,
+                            t.n_out, rows, cols);
+        }
+      }
+      return;
+    }
     // One token (generation): a row at a time; vec_dot streams a row faster
     // than a tile of rows does.
     if (!kernels.tile_dot || n_tokens == 1) {

@@ -31,6 +31,14 @@ WeightKernels weight_kernels(DType weight_type, Isa isa) {
         k.tile_cols = lower.tile_cols;
       }
     }
+    // Panels from the highest level allowed that has them, which may be above
+    // the row kernels' (VNNI adds panels only).
+    for (int from = static_cast<int>(isa); !k.panel_dot && from >= 0; --from) {
+      const Isa panel_isa = static_cast<Isa>(from);
+      if (!isa_supported(panel_isa)) continue;
+      if (legacy_panel_kernels(weight_type, panel_isa, &k) || kquant_panel_kernels(weight_type, panel_isa, &k))
+        k.panel_isa = panel_isa;
+    }
     return k;
   }
   throw Error(ErrorCode::kUnsupported,

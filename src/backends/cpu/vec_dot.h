@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "backends/cpu/panel.h"
 #include "core/cpu_features.h"
 #include "core/dtype.h"
 
@@ -32,6 +33,13 @@ struct WeightKernels {
   TileDotFn tile_dot = nullptr;  // null: the matmul calls vec_dot per pair
   int tile_rows = 1;
   int tile_cols = 1;
+  // Panels (panel.h) take over from the tiles from panel_min_tokens tokens on.
+  PanelPackFn panel_pack = nullptr;
+  PanelDotFn panel_dot = nullptr;  // null: no panels at this level
+  int panel_rows = 0;              // most weight rows per panel_dot call
+  int panel_tokens = 0;            // most tokens per call, a multiple of kPanelTokens
+  int panel_min_tokens = 0;
+  Isa panel_isa = Isa::kScalar;  // the level the panel kernels were written for
 };
 
 // The fastest kernels for a weight type usable at ISA level `isa` or below.
