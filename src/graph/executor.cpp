@@ -89,6 +89,7 @@ Executor::Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool*
   plan_ = plan_memory(graph_, max_tokens_, max_outputs_);
   scratch_bytes_ = scratch_bytes_for(graph_, max_tokens, max_context, pool ? pool->size() : 1);
   group_matmuls();
+  attention_jobs_.reserve(static_cast<size_t>(max_tokens_));  // at most one sequence per row
   arena_ = aligned_alloc_bytes(static_cast<size_t>(plan_.arena_bytes), "activation arena");
   scratch_ = aligned_alloc_bytes(scratch_bytes_, "kernel scratch");
 }
@@ -273,11 +274,11 @@ void Executor::run_node(const Node& node, const Batch& batch, std::span<const Ba
     case OpKind::kAttention: {
       // Each sequence's queries over its own cache.
       const int64_t q_cols = g.values[node.in[0]].cols;
-      for (const BatchSequence& seq : sequences) {
-        const cpu::AttentionParams ap = attention_params(node, g, seq.n_tokens, seq.n_past);
-        cpu::attention(ap, in0 + seq.first * q_cols, layer_view(*seq.kv, node.p.layer), out + seq.first * cols,
-                       reinterpret_cast<float*>(scratch_), pool_);
-      }
+      attention_jobs_.clear();
+      for (const BatchSequence& seq : sequences)
+        attention_jobs_.push_back({attention_params(node, g, seq.n_tokens, seq.n_past), in0 + seq.first * q_cols,
+                                   layer_view(*seq.kv, node.p.layer), out + seq.first * cols});
+      cpu::attention_batch(attention_jobs_, reinterpret_cast<float*>(scratch_), pool_);
       break;
     }
     case OpKind::kSwiGlu: binary(cpu::swiglu); break;

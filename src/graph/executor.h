@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "backends/cpu/ops.h"
 #include "core/function_ref.h"
 #include "graph/graph.h"
 #include "graph/memory_planner.h"
@@ -102,6 +103,7 @@ class Executor {
 
   Graph graph_;
   ArenaPlan plan_;
+  std::vector<cpu::AttentionJob> attention_jobs_;  // one per sequence of the batch, reserved once
   std::vector<int32_t> matmul_group_;  // per node: matmuls run together from here (1: alone)
   int64_t max_tokens_;
   int64_t max_outputs_;

@@ -157,6 +157,31 @@ TEST_P(AttentionPath, LongContextMatchesReference) {
   expect_close_to_ref(prob.run(&pool), prob.run_ref(), "4002 positions");
 }
 
+// Several sequences of different lengths in one call give each the very bits
+// a call of its own gives it.
+TEST_P(AttentionPath, BatchOfSequencesIsBitIdenticalToSeparateCalls) {
+  ThreadPool pool(3);
+  const std::vector<Problem> seqs = {Problem(params(9, 3, 64, 0, 1), 71), Problem(params(9, 3, 64, 40, 1), 72),
+                                     Problem(params(9, 3, 64, 7, 5), 73), Problem(params(9, 3, 64, 120, 1), 74),
+                                     Problem(params(9, 3, 64, 3, 12), 75)};
+  std::vector<AttentionJob> jobs;
+  std::vector<std::vector<float>> outs;
+  int64_t scratch_floats = 0;
+  for (const Problem& s : seqs) {
+    outs.emplace_back(s.out_size(), -1.0f);
+    scratch_floats = std::max(scratch_floats, attention_scratch_floats(s.p, pool.size()));
+  }
+  for (size_t i = 0; i < seqs.size(); ++i) jobs.push_back({seqs[i].p, seqs[i].q.data(), seqs[i].view(), outs[i].data()});
+  std::vector<float> scratch(scratch_floats + 64, 12345.0f);
+  attention_batch(jobs, scratch.data(), &pool);
+  for (int64_t i = scratch_floats; i < scratch_floats + 64; ++i) ASSERT_EQ(scratch[i], 12345.0f) << "scratch overrun";
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    const std::vector<float> alone = seqs[i].run(&pool);
+    ASSERT_EQ(outs[i].size(), alone.size());
+    for (size_t e = 0; e < alone.size(); ++e) ASSERT_EQ(outs[i][e], alone[e]) << "sequence " << i << " element " << e;
+  }
+}
+
 TEST_P(AttentionPath, OutputMayBeTheQueryBuffer) {
   const Problem prob(params(9, 3, 64, 20, 3), 61);
   const auto want = prob.run(nullptr);

@@ -307,7 +307,7 @@ TEST_F(EngineTest, AConstraintCanWaitForItsTrigger) {
   EXPECT_EQ(lazy.result.tokens.at(0), free_run.result.tokens.at(0));
   const std::string after = text.substr(trigger.size());
   if (lazy.result.finish_reason == "stop") {
-    EXPECT_NO_THROW((void)nlohmann::json::parse(after)) << after;
+    EXPECT_TRUE(nlohmann::json::accept(after)) << after;
   }
   TokenConstraint check(grammar, vocabulary);
   EXPECT_NO_THROW(check.accept_text(after)) << after;  // at least a prefix of a JSON value

@@ -385,26 +385,44 @@ int64_t attention_scratch_floats(const AttentionParams& p, int n_threads) {
   return std::max(1, n_threads) * thread_floats(p);
 }
 
-void attention(const AttentionParams& p, const float* q, const KvLayerView& kv, float* out, float* scratch,
-               ThreadPool* pool) {
-  if (p.n_tokens <= 0 || p.n_head <= 0 || p.n_head_kv <= 0) return;
-  const int64_t per_thread = thread_floats(p);
+void attention_batch(std::span<const AttentionJob> jobs, float* scratch, ThreadPool* pool) {
+  int64_t per_thread = 0, n_tasks = 0;
+  for (const AttentionJob& j : jobs) {
+    if (j.params.n_tokens <= 0 || j.params.n_head <= 0 || j.params.n_head_kv <= 0) continue;
+    per_thread = std::max(per_thread, thread_floats(j.params));
+    n_tasks += j.params.n_tokens * j.params.n_head;
+  }
+  if (n_tasks == 0) return;
   const bool use_ref = detail::use_ref_ops();
   auto task = [&](int64_t task, int thread) {
-    const int64_t t = task / p.n_head, h = task % p.n_head;
+    // Jobs are few (one per sequence): a scan finds the task's job.
+    size_t i = 0;
+    for (;; ++i) {
+      const AttentionParams& p = jobs[i].params;
+      const int64_t count = p.n_tokens > 0 && p.n_head > 0 && p.n_head_kv > 0 ? p.n_tokens * p.n_head : 0;
+      if (task < count) break;
+      task -= count;
+    }
+    const AttentionJob& j = jobs[i];
+    const int64_t t = task / j.params.n_head, h = task % j.params.n_head;
     float* s = scratch + thread * per_thread;
     if (use_ref) {
-      attend_scalar(p, q, kv, out, s, t, h);
+      attend_scalar(j.params, j.q, j.kv, j.out, s, t, h);
     } else {
-      HWY_DYNAMIC_DISPATCH(AttendImpl)(p, q, kv, out, s, t, h);
+      HWY_DYNAMIC_DISPATCH(AttendImpl)(j.params, j.q, j.kv, j.out, s, t, h);
     }
   };
-  const int64_t n_tasks = p.n_tokens * p.n_head;
   if (pool) {
     pool->parallel_for(n_tasks, task);
   } else {
     for (int64_t i = 0; i < n_tasks; ++i) task(i, 0);
   }
+}
+
+void attention(const AttentionParams& p, const float* q, const KvLayerView& kv, float* out, float* scratch,
+               ThreadPool* pool) {
+  const AttentionJob job{p, q, kv, out};
+  attention_batch(std::span(&job, 1), scratch, pool);
 }
 
 namespace ref {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,19 @@ bool attention_supports(DType type, int64_t head_dim_k, int64_t head_dim_v);
 int64_t attention_scratch_floats(const AttentionParams& p, int n_threads);
 void attention(const AttentionParams& p, const float* q, const KvLayerView& kv, float* out, float* scratch,
                ThreadPool* pool);
+
+// One sequence's part of a batch (continuous batching): its queries over its cache.
+struct AttentionJob {
+  AttentionParams params;
+  const float* q = nullptr;
+  KvLayerView kv;
+  float* out = nullptr;
+};
+// attention() of every job in one parallel loop over all (job, token, head)
+// pairs, so that many short sequences cost one fork-join, not one each; each
+// job's output is bit for bit what attention() gives it. scratch must hold
+// attention_scratch_floats of the job that sees the most positions.
+void attention_batch(std::span<const AttentionJob> jobs, float* scratch, ThreadPool* pool);
 
 // ---- which implementation runs (tests, benchmarks) ----
 // The vector paths are Google Highway code compiled for several targets. These are
