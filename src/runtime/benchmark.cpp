@@ -9,6 +9,7 @@
 #include "core/thread_pool.h"
 #include "graph/executor.h"
 #include "runtime/kv_pool.h"
+#include "runtime/sampler.h"
 
 namespace hearth::runtime {
 namespace {
@@ -18,10 +19,6 @@ constexpr int64_t kGenPromptTokens = 4;
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-int32_t argmax(std::span<const float> logits) {
-  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
 }
 
 void check(const BenchOptions& o) {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <random>
 
@@ -136,6 +137,30 @@ TEST(Generator, CompleteUtf8PrefixHoldsBackPartialSequences) {
   EXPECT_EQ(complete_utf8_prefix("\xf0\x9f\x98"), 0u);     // 3 of 4 bytes of an emoji
   EXPECT_EQ(complete_utf8_prefix("x\xf0\x9f\x98\x80"), 5u);
   EXPECT_EQ(complete_utf8_prefix(""), 0u);
+}
+
+}  // namespace
+}  // namespace hearth::runtime
+
+namespace hearth::runtime {
+namespace {
+
+// argmax is the first maximum, as a plain scan finds it, whatever the length,
+// ties, infinities or NaNs.
+TEST(Argmax, MatchesAPlainScan) {
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 2000; ++trial) {
+    const size_t n = 1 + rng() % 70;
+    std::vector<float> v(n);
+    for (float& x : v) x = static_cast<float>(static_cast<int>(rng() % 9) - 4);  // many ties
+    if (trial % 5 == 0) v[rng() % n] = NAN;
+    if (trial % 7 == 0) v[rng() % n] = INFINITY;
+    if (trial % 11 == 0) v[rng() % n] = -INFINITY;
+    int32_t want = 0;
+    for (size_t i = 1; i < n; ++i)
+      if (v[i] > v[want]) want = static_cast<int32_t>(i);
+    ASSERT_EQ(argmax(v), want) << "trial " << trial;
+  }
 }
 
 }  // namespace
