@@ -414,7 +414,7 @@ HEARTH_PANEL_INLINE void scaled_subblock(const Group& group, const PanelBlockK* 
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) tot[r][g] = _mm256_add_epi32(tot[r][g], _mm256_mullo_epi32(s[r][g], rs[r].sc[sub]));
 #else
-  static_assert(!kSeeded, "AVX2 adds the offsets once per super-block (q6_tile)");
+  static_assert(!kSeeded, "AVX2 adds the offsets once per super-block (Q6Format::sums)");
   (void)seed;
   __m256i p[R][G];
 #pragma GCC unroll 8
@@ -491,9 +491,13 @@ HEARTH_PANEL_INLINE void q6_subblocks(const BlockQ6K* const* x, const PanelBlock
   }
 }
 
-template <typename Block, int R, int G>
-void k4_tile(int64_t n, const void* w, int64_t w_stride, const void* panel, int64_t group_stride, float* y,
-             int64_t y_stride, int tokens) {
+// The super-block loop every k-quant panel tile shares: per row its scales,
+// per (row, token group) the integer sum of the sub-block dots, then
+// acc += float(sum) * d_w * d_a and whatever F adds (the mins of q4_K/q5_K).
+template <class F, int R, int G>
+void kquant_tile(int64_t n, const void* w, int64_t w_stride, const void* panel, int64_t group_stride, float* y,
+                 int64_t y_stride, int tokens) {
+  using Block = typename F::Block;
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* pg = static_cast<const uint8_t*>(panel);
   __m256 acc[R][G];
@@ -508,8 +512,10 @@ void k4_tile(int64_t n, const void* w, int64_t w_stride, const void* panel, int6
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       x[r] = reinterpret_cast<const Block*>(wb + r * w_stride) + b;
-      _mm_prefetch(reinterpret_cast<const char*>(x[r]) + R * w_stride, _MM_HINT_T0);
-      k4_row_scales(x[r]->scales, &rs[r]);
+#pragma GCC unroll 4
+      for (int line = 0; line < F::kPrefetchLines; ++line)
+        _mm_prefetch(reinterpret_cast<const char*>(x[r]) + R * w_stride + 64 * line, _MM_HINT_T0);
+      F::row_scales(*x[r], &rs[r]);
     }
 #pragma GCC unroll 8
     for (int g = 0; g < G; ++g) pb[g] = reinterpret_cast<const PanelBlockK*>(pg + g * group_stride) + b;
@@ -518,56 +524,53 @@ void k4_tile(int64_t n, const void* w, int64_t w_stride, const void* panel, int6
     for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
       for (int g = 0; g < G; ++g) tot[r][g] = _mm256_setzero_si256();
-    k4_subblocks<Block, R, G, 0>(x, pb, rs, tot);
+    F::template sums<R, G>(x, pb, rs, tot);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m256 dw = broadcast_half(&x[r]->d);
-      const __m256 dmin = broadcast_half(&x[r]->dmin);
 #pragma GCC unroll 8
       for (int g = 0; g < G; ++g) {
-        __m256i msum = _mm256_madd_epi16(load256(pb[g]->sum32[0]), rs[r].m_pairs[0]);
-#pragma GCC unroll 4
-        for (int p = 1; p < 4; ++p)
-          msum = _mm256_add_epi32(msum, _mm256_madd_epi16(load256(pb[g]->sum32[p]), rs[r].m_pairs[p]));
         const __m256 da = _mm256_loadu_ps(pb[g]->d);
         acc[r][g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot[r][g]), _mm256_mul_ps(dw, da), acc[r][g]);
-        acc[r][g] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(dmin, da), acc[r][g]);
+        F::finish(*x[r], *pb[g], rs[r], da, acc[r][g]);
       }
     }
   }
   store_tile<R, G>(acc, y, y_stride, tokens);
 }
 
-template <int R, int G>
-void q6_tile(int64_t n, const void* w, int64_t w_stride, const void* panel, int64_t group_stride, float* y,
-             int64_t y_stride, int tokens) {
-  const auto* wb = static_cast<const uint8_t*>(w);
-  const auto* pg = static_cast<const uint8_t*>(panel);
-  __m256 acc[R][G];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-    for (int g = 0; g < G; ++g) acc[r][g] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    const BlockQ6K* x[R];
-    const PanelBlockK* pb[G];
-    KRowScales rs[R];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      x[r] = reinterpret_cast<const BlockQ6K*>(wb + r * w_stride) + b;
-      _mm_prefetch(reinterpret_cast<const char*>(x[r]) + R * w_stride, _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(x[r]) + R * w_stride + 64, _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(x[r]) + R * w_stride + 128, _MM_HINT_T0);
+// q4_K and q5_K: 6-bit scales and mins; acc -= float(mins . sub-block sums) * dmin_w * d_a.
+template <typename B>
+struct K4Format {
+  using Block = B;
+  static constexpr int kPrefetchLines = 1;
+  static HEARTH_PANEL_INLINE void row_scales(const Block& x, KRowScales* rs) { k4_row_scales(x.scales, rs); }
+  template <int R, int G>
+  static HEARTH_PANEL_INLINE void sums(const Block* const* x, const PanelBlockK* const* pb, const KRowScales* rs,
+                                       __m256i (&tot)[R][G]) {
+    k4_subblocks<Block, R, G, 0>(x, pb, rs, tot);
+  }
+  static HEARTH_PANEL_INLINE void finish(const Block& x, const PanelBlockK& pb, const KRowScales& rs, __m256 da,
+                                         __m256& acc) {
+    __m256i msum = _mm256_madd_epi16(load256(pb.sum32[0]), rs.m_pairs[0]);
+#pragma GCC unroll 4
+    for (int p = 1; p < 4; ++p) msum = _mm256_add_epi32(msum, _mm256_madd_epi16(load256(pb.sum32[p]), rs.m_pairs[p]));
+    acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(broadcast_half(&x.dmin), da), acc);
+  }
+};
+
+// q6_K: 8-bit scales of 16 groups, weights offset by -32 (AVX2 adds the offsets'
+// share once per super-block; VNNI seeds each sub-block with it).
+struct Q6Format {
+  using Block = BlockQ6K;
+  static constexpr int kPrefetchLines = 3;  // a 210-byte block
+  static HEARTH_PANEL_INLINE void row_scales(const Block& x, KRowScales* rs) {
 #pragma GCC unroll 16
-      for (int k = 0; k < 16; ++k) rs[r].sc[k] = scale_vector(x[r]->scales[k]);
-    }
-#pragma GCC unroll 8
-    for (int g = 0; g < G; ++g) pb[g] = reinterpret_cast<const PanelBlockK*>(pg + g * group_stride) + b;
-    __m256i tot[R][G];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-      for (int g = 0; g < G; ++g) tot[r][g] = _mm256_setzero_si256();
+    for (int k = 0; k < 16; ++k) rs->sc[k] = scale_vector(x.scales[k]);
+  }
+  template <int R, int G>
+  static HEARTH_PANEL_INLINE void sums(const Block* const* x, const PanelBlockK* const* pb, const KRowScales* rs,
+                                       __m256i (&tot)[R][G]) {
 #if !HEARTH_PANEL_VNNI
     // The -32 offset of every weight, -32 * sum_k scale_k * sum_k(a), by pairs of groups.
 #pragma GCC unroll 8
@@ -584,18 +587,9 @@ void q6_tile(int64_t n, const void* w, int64_t w_stride, const void* panel, int6
     }
 #endif
     q6_subblocks<R, G, 0>(x, pb, rs, tot);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const __m256 dw = broadcast_half(&x[r]->d);
-#pragma GCC unroll 8
-      for (int g = 0; g < G; ++g) {
-        const __m256 da = _mm256_loadu_ps(pb[g]->d);
-        acc[r][g] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(tot[r][g]), _mm256_mul_ps(dw, da), acc[r][g]);
-      }
-    }
   }
-  store_tile<R, G>(acc, y, y_stride, tokens);
-}
+  static HEARTH_PANEL_INLINE void finish(const Block&, const PanelBlockK&, const KRowScales&, __m256, __m256&) {}
+};
 
 // Two rows: the k-quants' per-sub-block sums and scales take the registers that more
 // rows would need (bench_kernels gemm16, VNNI: 2 rows at least as fast as 3 or 4).
@@ -605,13 +599,13 @@ template <typename Block>
 struct K4Kernel {
   template <int R, int G>
   static void run(int64_t n, const void* w, int64_t ws, const void* p, int64_t gs, float* y, int64_t ys, int t) {
-    k4_tile<Block, R, G>(n, w, ws, p, gs, y, ys, t);
+    kquant_tile<K4Format<Block>, R, G>(n, w, ws, p, gs, y, ys, t);
   }
 };
 struct Q6Kernel {
   template <int R, int G>
   static void run(int64_t n, const void* w, int64_t ws, const void* p, int64_t gs, float* y, int64_t ys, int t) {
-    q6_tile<R, G>(n, w, ws, p, gs, y, ys, t);
+    kquant_tile<Q6Format, R, G>(n, w, ws, p, gs, y, ys, t);
   }
 };
 
