@@ -80,6 +80,17 @@ inline int k4_level(const uint8_t* qs, const uint8_t* qh, int c, int half, int l
   return qh ? nibble | (((qh[l] >> (2 * c + half)) & 1) << 4) : nibble;
 }
 
+// Element e (0..255) of a q6_K super-block as the signed level (-32..31) its
+// 16-element group's scale multiplies. Each half of 128 elements has 64 bytes of
+// low nibbles and 32 of high bits: quarter k (32 elements) reads the low (k < 2)
+// or high nibbles of ql[32 * (k % 2) + l] and bits 2k, 2k+1 of qh[l].
+inline int q6_level(const BlockQ6K& x, int e) {
+  const int h = e / 128, quarter = e % 128 / 32, l = e % 32;
+  const uint8_t q = x.ql[64 * h + 32 * (quarter & 1) + l];
+  const int low = quarter < 2 ? q & 0x0f : q >> 4;
+  return (low | ((x.qh[32 * h + l] >> (2 * quarter)) & 3) << 4) - 32;
+}
+
 // Inverse of unpack_k4_scales; every value must be below 64.
 inline void pack_k4_scales(const uint8_t* sc, const uint8_t* m, uint8_t* packed) {
   for (int j = 0; j < 4; ++j) {

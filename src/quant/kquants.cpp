@@ -316,23 +316,7 @@ void dequantize_row_q6_k(const void* vx, float* y, int64_t n) {
   const auto* x = static_cast<const BlockQ6K*>(vx);
   for (int64_t b = 0; b < n / kQK; ++b) {
     const float d = f16_to_f32(x[b].d);
-    for (int h = 0; h < 2; ++h) {
-      const uint8_t* ql = x[b].ql + 64 * h;
-      const uint8_t* qh = x[b].qh + 32 * h;
-      const int8_t* sc = x[b].scales + 8 * h;
-      float* out = y + 128 * h;
-      for (int l = 0; l < 32; ++l) {
-        const int g = l / 16;  // the four 32-element slices use scales g, g+2, g+4, g+6
-        const int q0 = ((ql[l] & 0x0f) | (((qh[l] >> 0) & 3) << 4)) - 32;
-        const int q1 = ((ql[l + 32] & 0x0f) | (((qh[l] >> 2) & 3) << 4)) - 32;
-        const int q2 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-        const int q3 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-        out[l] = d * sc[g] * q0;
-        out[l + 32] = d * sc[g + 2] * q1;
-        out[l + 64] = d * sc[g + 4] * q2;
-        out[l + 96] = d * sc[g + 6] * q3;
-      }
-    }
+    for (int e = 0; e < kQK; ++e) y[e] = d * x[b].scales[e / 16] * q6_level(x[b], e);
     y += kQK;
   }
 }

@@ -64,25 +64,34 @@ int value(const BlockQ8_0& x, int e) { return x.qs[e]; }
 template <typename W>
 constexpr bool kAffine = std::is_same_v<W, BlockQ4_1> || std::is_same_v<W, BlockQ5_1>;
 
-template <typename W>
-void reference(int64_t n, const void* w, int64_t w_stride, const void* panel, int64_t group_stride, float* y,
-               int64_t y_stride, int rows, int tokens) {
+// Runs the scalar model pair by pair: y[t][r] = the float block_dot folds over
+// weight row r's blocks and token t's panel blocks (its lane of its group).
+template <typename W, typename P, typename BlockDot>
+void for_each_pair(int64_t n_blocks, const void* w, int64_t w_stride, const void* panel, int64_t group_stride,
+                   float* y, int64_t y_stride, int rows, int tokens, BlockDot block_dot) {
   for (int r = 0; r < rows; ++r) {
     const W* x = reinterpret_cast<const W*>(static_cast<const uint8_t*>(w) + r * w_stride);
     for (int t = 0; t < tokens; ++t) {
-      const auto* p = reinterpret_cast<const PanelBlock*>(static_cast<const uint8_t*>(panel) +
-                                                          t / kPanelTokens * group_stride);
+      const auto* p = reinterpret_cast<const P*>(static_cast<const uint8_t*>(panel) + t / kPanelTokens * group_stride);
       const int lane = t % kPanelTokens;
       float acc = 0.0f;
-      for (int64_t b = 0; b < n / kLegacyBlock; ++b) {
-        int32_t isum = 0;
-        for (int e = 0; e < kLegacyBlock; ++e) isum += value(x[b], e) * p[b].qs[e / 4][lane][e % 4];
-        acc = std::fma(static_cast<float>(isum), f16_to_f32(x[b].d) * p[b].d[lane], acc);
-        if constexpr (kAffine<W>) acc = std::fma(f16_to_f32(x[b].m), p[b].s[lane], acc);
-      }
+      for (int64_t b = 0; b < n_blocks; ++b) acc = block_dot(x[b], p[b], lane, acc);
       y[t * y_stride + r] = acc;
     }
   }
+}
+
+template <typename W>
+void reference(int64_t n, const void* w, int64_t w_stride, const void* panel, int64_t group_stride, float* y,
+               int64_t y_stride, int rows, int tokens) {
+  for_each_pair<W, PanelBlock>(n / kLegacyBlock, w, w_stride, panel, group_stride, y, y_stride, rows, tokens,
+                               [](const W& x, const PanelBlock& p, int lane, float acc) {
+                                 int32_t isum = 0;
+                                 for (int e = 0; e < kLegacyBlock; ++e) isum += value(x, e) * p.qs[e / 4][lane][e % 4];
+                                 acc = std::fma(static_cast<float>(isum), f16_to_f32(x.d) * p.d[lane], acc);
+                                 if constexpr (kAffine<W>) acc = std::fma(f16_to_f32(x.m), p.s[lane], acc);
+                                 return acc;
+                               });
 }
 
 void pack_q8_k(const void* act, int64_t act_stride, int tokens, int64_t n, void* group) {
@@ -116,63 +125,39 @@ int k4_value(const W& x, int j, int l) {
 template <typename W>
 void reference_k4(int64_t n, const void* w, int64_t w_stride, const void* panel, int64_t group_stride, float* y,
                   int64_t y_stride, int rows, int tokens) {
-  for (int r = 0; r < rows; ++r) {
-    const W* x = reinterpret_cast<const W*>(static_cast<const uint8_t*>(w) + r * w_stride);
-    for (int t = 0; t < tokens; ++t) {
-      const auto* p = reinterpret_cast<const PanelBlockK*>(static_cast<const uint8_t*>(panel) +
-                                                           t / kPanelTokens * group_stride);
-      const int lane = t % kPanelTokens;
-      float acc = 0.0f;
-      for (int64_t b = 0; b < n / quant::kQK; ++b) {
-        uint8_t sc[8], m[8];
-        quant::unpack_k4_scales(x[b].scales, sc, m);
-        int32_t isum = 0, msum = 0;
-        for (int j = 0; j < 8; ++j) {
-          int32_t s = 0;
-          for (int l = 0; l < 32; ++l) {
-            const int e = 32 * j + l;
-            s += k4_value(x[b], j, l) * p[b].qs[e / 4][lane][e % 4];
-          }
-          isum += sc[j] * s;
-          msum += m[j] * p[b].sum32[j / 2][lane][j % 2];
-        }
-        const float da = p[b].d[lane];
-        acc = std::fma(static_cast<float>(isum), f16_to_f32(x[b].d) * da, acc);
-        acc = std::fma(static_cast<float>(msum), -(f16_to_f32(x[b].dmin) * da), acc);
-      }
-      y[t * y_stride + r] = acc;
-    }
-  }
-}
-
-int q6_value(const quant::BlockQ6K& x, int e) {
-  const int h = e / 128, rest = e % 128, quarter = rest / 32, l = rest % 32;
-  const uint8_t q = x.ql[64 * h + 32 * (quarter & 1) + l];
-  const int low = quarter < 2 ? q & 0x0f : q >> 4;
-  return (low | ((x.qh[32 * h + l] >> (2 * quarter)) & 3) << 4) - 32;
+  for_each_pair<W, PanelBlockK>(n / quant::kQK, w, w_stride, panel, group_stride, y, y_stride, rows, tokens,
+                                [](const W& x, const PanelBlockK& p, int lane, float acc) {
+                                  uint8_t sc[8], m[8];
+                                  quant::unpack_k4_scales(x.scales, sc, m);
+                                  int32_t isum = 0, msum = 0;
+                                  for (int j = 0; j < 8; ++j) {
+                                    int32_t s = 0;
+                                    for (int l = 0; l < 32; ++l) {
+                                      const int e = 32 * j + l;
+                                      s += k4_value(x, j, l) * p.qs[e / 4][lane][e % 4];
+                                    }
+                                    isum += sc[j] * s;
+                                    msum += m[j] * p.sum32[j / 2][lane][j % 2];
+                                  }
+                                  const float da = p.d[lane];
+                                  acc = std::fma(static_cast<float>(isum), f16_to_f32(x.d) * da, acc);
+                                  return std::fma(static_cast<float>(msum), -(f16_to_f32(x.dmin) * da), acc);
+                                });
 }
 
 void reference_q6_k(int64_t n, const void* w, int64_t w_stride, const void* panel, int64_t group_stride, float* y,
                     int64_t y_stride, int rows, int tokens) {
-  for (int r = 0; r < rows; ++r) {
-    const auto* x = reinterpret_cast<const quant::BlockQ6K*>(static_cast<const uint8_t*>(w) + r * w_stride);
-    for (int t = 0; t < tokens; ++t) {
-      const auto* p = reinterpret_cast<const PanelBlockK*>(static_cast<const uint8_t*>(panel) +
-                                                           t / kPanelTokens * group_stride);
-      const int lane = t % kPanelTokens;
-      float acc = 0.0f;
-      for (int64_t b = 0; b < n / quant::kQK; ++b) {
+  for_each_pair<quant::BlockQ6K, PanelBlockK>(
+      n / quant::kQK, w, w_stride, panel, group_stride, y, y_stride, rows, tokens,
+      [](const quant::BlockQ6K& x, const PanelBlockK& p, int lane, float acc) {
         int32_t isum = 0;
         for (int k = 0; k < 16; ++k) {
           int32_t s = 0;
-          for (int e = 16 * k; e < 16 * k + 16; ++e) s += q6_value(x[b], e) * p[b].qs[e / 4][lane][e % 4];
-          isum += x[b].scales[k] * s;
+          for (int e = 16 * k; e < 16 * k + 16; ++e) s += quant::q6_level(x, e) * p.qs[e / 4][lane][e % 4];
+          isum += x.scales[k] * s;
         }
-        acc = std::fma(static_cast<float>(isum), f16_to_f32(x[b].d) * p[b].d[lane], acc);
-      }
-      y[t * y_stride + r] = acc;
-    }
-  }
+        return std::fma(static_cast<float>(isum), f16_to_f32(x.d) * p.d[lane], acc);
+      });
 }
 
 }  // namespace
