@@ -91,7 +91,7 @@ struct Engine::Sequence {
     // still gets one generated token.
     const int64_t room = n_ctx - prompt_size + 1;
     max_tokens = static_cast<int32_t>(std::min<int64_t>(request.options.max_tokens, room));
-    history = request.prompt;
+    history = std::move(request.prompt);  // the prompt is read from here on
     history.reserve(static_cast<size_t>(prompt_size + max_tokens));
     constraint_armed = request.constraint && request.constraint_after.empty();
   }

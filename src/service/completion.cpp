@@ -60,24 +60,7 @@ std::shared_ptr<const runtime::Grammar> schema_grammar(const ojson& schema, cons
   }
 }
 
-// One vocabulary index per loaded model, shared by all its constrained
-// requests, kept while the model is loaded.
-std::shared_ptr<const runtime::TokenVocabulary> vocabulary_for(const std::shared_ptr<const models::Model>& model) {
-  struct Entry {
-    std::weak_ptr<const models::Model> model;
-    std::shared_ptr<const runtime::TokenVocabulary> vocabulary;
-  };
-  static std::mutex mutex;
-  static std::vector<Entry> cache;
-  std::lock_guard<std::mutex> lock(mutex);
-  std::erase_if(cache, [](const Entry& e) { return e.model.expired(); });
-  for (const Entry& e : cache)
-    if (e.model.lock() == model) return e.vocabulary;
-  cache.push_back({model, std::make_shared<const runtime::TokenVocabulary>(model->tokenizer())});
-  return cache.back().vocabulary;
-}
-
-std::string finish_reason(const CompletionPlan& plan, const runtime::EngineResult& r, bool has_tool_calls) {
+std::string finish_reason(const runtime::EngineResult& r, bool has_tool_calls) {
   if (has_tool_calls) return "tool_calls";
   return r.finish_reason == "length" ? "length" : "stop";
 }
@@ -206,7 +189,7 @@ std::shared_ptr<CompletionRun> CompletionRun::start(CompletionPlan plan, Finishe
   request.options = run->plan_.options;
   if (run->plan_.grammar) {
     request.constraint =
-        std::make_unique<runtime::TokenConstraint>(run->plan_.grammar, vocabulary_for(run->plan_.lease->model()));
+        std::make_unique<runtime::TokenConstraint>(run->plan_.grammar, run->plan_.lease->vocabulary());
     request.constraint_after = run->plan_.grammar_after;
   }
   std::shared_ptr<State> state = run->state_;
@@ -299,7 +282,7 @@ ojson completion_response(const CompletionPlan& plan, const runtime::EngineResul
     choice["text"] = r.text;
   }
   choice["logprobs"] = nullptr;
-  choice["finish_reason"] = finish_reason(plan, r, calls.has_value());
+  choice["finish_reason"] = finish_reason(r, calls.has_value());
   ojson out = ojson::object();
   out["id"] = plan.id;
   out["object"] = plan.kind == CompletionKind::kChat ? "chat.completion" : "text_completion";
@@ -394,7 +377,7 @@ std::string StreamEncoder::end(const runtime::EngineResult& r) {
     last["text"] = "";
   }
   last["logprobs"] = nullptr;
-  last["finish_reason"] = finish_reason(plan_, r, calls.has_value());
+  last["finish_reason"] = finish_reason(r, calls.has_value());
   out += event(chunk(std::move(last)));
   if (plan_.include_usage) {
     ojson usage = chunk(ojson::object());

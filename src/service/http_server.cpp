@@ -209,7 +209,10 @@ void HttpServer::routes() {
     const std::string id = req.matches[1];
     try {
       jobs_.cancel(id);
-      send_json(res, 200, to_json(*jobs_.store().get(id)));
+      // Retention may delete a finished job between the two calls.
+      const auto job = jobs_.store().get(id);
+      if (!job) return send_error(res, ApiError::not_found("No job with id " + quote_for_error(id) + "."));
+      send_json(res, 200, to_json(*job));
     } catch (const ApiException& e) {
       send_error(res, e.error());
     }

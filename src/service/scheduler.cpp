@@ -19,6 +19,8 @@ struct Scheduler::Resident {
   int in_use = 0;  // guarded by the scheduler's mutex
   Clock::time_point last_used;
   int64_t bytes = 0;
+  std::once_flag vocabulary_once;
+  std::shared_ptr<const runtime::TokenVocabulary> vocabulary;
 };
 
 struct Scheduler::Slot {
@@ -67,6 +69,13 @@ Scheduler::Lease::~Lease() { resident_->owner->release(*resident_); }
 runtime::Engine& Scheduler::Lease::engine() const { return *resident_->engine; }
 const std::string& Scheduler::Lease::model_id() const { return resident_->id; }
 const std::shared_ptr<const models::Model>& Scheduler::Lease::model() const { return resident_->model; }
+
+std::shared_ptr<const runtime::TokenVocabulary> Scheduler::Lease::vocabulary() const {
+  Resident& r = *resident_;
+  std::call_once(r.vocabulary_once,
+                 [&r] { r.vocabulary = std::make_shared<const runtime::TokenVocabulary>(r.model->tokenizer()); });
+  return r.vocabulary;
+}
 
 Scheduler::Scheduler(std::vector<ModelEntry> models, SchedulerOptions options)
     : options_(std::move(options)),

@@ -15,6 +15,7 @@
 
 #include "formats/gguf.h"
 #include "runtime/engine.h"
+#include "runtime/token_constraint.h"
 
 namespace hearth::service {
 
@@ -59,6 +60,9 @@ class Scheduler {
     runtime::Engine& engine() const;
     const std::string& model_id() const;
     const std::shared_ptr<const models::Model>& model() const;
+    // The model's vocabulary index for constrained decoding, built on first
+    // use and kept while the model is resident.
+    std::shared_ptr<const runtime::TokenVocabulary> vocabulary() const;
 
    private:
     std::shared_ptr<Resident> resident_;

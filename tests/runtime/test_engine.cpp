@@ -138,10 +138,31 @@ TEST_F(EngineTest, LongPromptsAreChunkedBesideDecodingSequences) {
   eo.n_threads = 2;
   Engine engine(model(), eo);
   Outcome decoding, long_prompt;
-  engine.submit(decoding.request(some_tokens(4, 7), greedy(40), &engine));
-  ASSERT_TRUE(eventually([&] { return engine.stats().generated_tokens >= 2; }));
+  // The decoding sequence is held inside its second event until the long
+  // prompt is queued, so that it is still decoding when the prompt joins
+  // (a tiny model could otherwise finish its 40 tokens first).
+  std::mutex m;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<int> events{0};
+  EngineRequest first = decoding.request(some_tokens(4, 7), greedy(40), &engine);
+  first.on_event = [&, record = first.on_event](const EngineEvent& e) {
+    record(e);
+    if (++events == 2) {
+      std::unique_lock<std::mutex> lock(m);
+      cv.wait_for(lock, 30s, [&] { return release; });
+    }
+    return true;
+  };
+  engine.submit(std::move(first));
+  ASSERT_TRUE(eventually([&] { return events.load() >= 2; }));
   const int64_t steps_before = engine.stats().steps;
   engine.submit(long_prompt.request(some_tokens(160, 8), greedy(2), &engine));
+  {
+    std::lock_guard<std::mutex> lock(m);
+    release = true;
+  }
+  cv.notify_all();
   ASSERT_TRUE(long_prompt.wait());
   ASSERT_TRUE(decoding.wait());
   // The 160-token prompt needs at least 160 / 15 steps; in every one of them the
