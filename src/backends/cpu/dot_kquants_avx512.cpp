@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "backends/cpu/prefetch.h"
 #include "quant/blocks_kquants.h"
 
 // GCC 12 flags the deliberately undefined pass-through operands inside its own AVX-512
@@ -109,6 +110,7 @@ HEARTH_AVX512 float vec_dot_q4_k_q8_k_avx512(int64_t n, const void* vw, const vo
   __m512 acc = _mm512_setzero_ps();
   __m128 acc_m = _mm_setzero_ps();
   for (int64_t b = 0; b < n / kQK; ++b) {
+    prefetch_ahead(w + b, sizeof(*w));
     const float d = a[b].d * _cvtsh_ss(w[b].d);
     const float dmin = a[b].d * _cvtsh_ss(w[b].dmin);
     __m128i sc16, m16;
@@ -133,6 +135,7 @@ HEARTH_AVX512 float vec_dot_q5_k_q8_k_avx512(int64_t n, const void* vw, const vo
   __m512 acc = _mm512_setzero_ps();
   __m128 acc_m = _mm_setzero_ps();
   for (int64_t b = 0; b < n / kQK; ++b) {
+    prefetch_ahead(w + b, sizeof(*w));
     const float d = a[b].d * _cvtsh_ss(w[b].d);
     const float dmin = a[b].d * _cvtsh_ss(w[b].dmin);
     __m128i sc16, m16;
@@ -160,6 +163,7 @@ HEARTH_AVX512 float vec_dot_q6_k_q8_k_avx512(int64_t n, const void* vw, const vo
   const __m256i hi2 = _mm256_set1_epi8(0x30);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQK; ++b) {
+    prefetch_ahead(w + b, sizeof(*w));
     const float d = a[b].d * _cvtsh_ss(w[b].d);
     const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b].scales)));
     const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[b].bsums));
