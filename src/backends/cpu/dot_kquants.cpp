@@ -93,6 +93,7 @@ bool kquant_weight_kernels(DType weight_type, Isa isa, WeightKernels* out) {
       if (weight_type == DType::kQ5_K) dot = vec_dot_q45_k_q8_k_scalar<BlockQ5K>;
       if (weight_type == DType::kQ6_K) dot = vec_dot_q6_k_q8_k_scalar;
       break;
+#if defined(__x86_64__)
     case Isa::kAvx2:
       from_float = quantize_row_q8_k_avx2;
       if (weight_type == DType::kQ4_K) dot = vec_dot_q4_k_q8_k_avx2;
@@ -109,6 +110,10 @@ bool kquant_weight_kernels(DType weight_type, Isa isa, WeightKernels* out) {
       break;
     case Isa::kAvx512Vnni:  // no VNNI-specific kernels: the AVX-512 ones serve
       break;
+#else
+    default:  // x86 levels off x86: none
+      break;
+#endif
   }
   if (!dot) return false;
   *out = WeightKernels{};
@@ -116,6 +121,7 @@ bool kquant_weight_kernels(DType weight_type, Isa isa, WeightKernels* out) {
   out->act_from_float = from_float;
   out->vec_dot = dot;
   out->isa = isa;
+#if defined(__x86_64__)
   if (isa == Isa::kAvx2) {
     out->tile_dot = weight_type == DType::kQ4_K   ? tile_dot_q4_k_q8_k_avx2
                     : weight_type == DType::kQ5_K ? tile_dot_q5_k_q8_k_avx2
@@ -123,6 +129,7 @@ bool kquant_weight_kernels(DType weight_type, Isa isa, WeightKernels* out) {
     out->tile_rows = kKTileRows;
     out->tile_cols = kKTileCols;
   }
+#endif
   return true;
 }
 

@@ -1,5 +1,6 @@
 // AVX2 kernels for the k-quant formats: q4_K/q5_K/q6_K x q8_K dot products and the q8_K
 // activation quantizer. Compiled per function for AVX2+FMA+F16C, chosen at run time.
+#if defined(__x86_64__)  // x86 only: other targets get their k-quant kernels elsewhere
 #include <immintrin.h>
 
 #include <cstdint>
@@ -482,3 +483,5 @@ HEARTH_AVX2 void quantize_row_q8_k_avx2(const float* x, void* vy, int64_t n) {
 }
 
 }  // namespace hearth::cpu
+
+#endif  // __x86_64__

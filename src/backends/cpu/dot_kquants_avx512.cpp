@@ -1,5 +1,6 @@
 // AVX-512 (F/BW/VL/DQ) kernels for q4_K/q5_K/q6_K x q8_K dot products: each 512-bit
 // step covers 64 elements. Compiled per function with target attributes.
+#if defined(__x86_64__)  // x86 only: other targets get their k-quant kernels elsewhere
 #include <immintrin.h>
 
 #include <cstdint>
@@ -198,3 +199,5 @@ HEARTH_AVX512 float vec_dot_q6_k_q8_k_avx512(int64_t n, const void* vw, const vo
 }
 
 }  // namespace hearth::cpu
+
+#endif  // __x86_64__

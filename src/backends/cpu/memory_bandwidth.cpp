@@ -1,6 +1,8 @@
 #include "backends/cpu/memory_bandwidth.h"
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -17,6 +19,7 @@ namespace {
 
 // The sums are returned so the compiler cannot drop the loads; their value is
 // meaningless. Several independent accumulators keep enough loads in flight.
+#if defined(__x86_64__)
 __attribute__((target("avx2"))) uint64_t read_avx2(const uint8_t* p, size_t n) {
   __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
   for (size_t i = 0; i + 128 <= n; i += 128) {
@@ -30,6 +33,7 @@ __attribute__((target("avx2"))) uint64_t read_avx2(const uint8_t* p, size_t n) {
   _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), s);
   return lanes[0] + lanes[1] + lanes[2] + lanes[3];
 }
+#endif
 
 uint64_t read_scalar(const uint8_t* p, size_t n) {
   uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
@@ -61,7 +65,9 @@ double measure_read_bandwidth(ThreadPool& pool, const BandwidthOptions& options)
     std::memset(data + b * kAlign, static_cast<int>(b & 0x7f), static_cast<size_t>(e - b) * kAlign);
   });
 
+#if defined(__x86_64__)
   const bool avx2 = cpu_features().avx2;
+#endif
   std::vector<uint64_t> sinks(static_cast<size_t>(pool.size()));
   std::vector<double> seconds;
   for (int pass = 0; pass < options.passes; ++pass) {
@@ -69,7 +75,11 @@ double measure_read_bandwidth(ThreadPool& pool, const BandwidthOptions& options)
     pool.parallel_chunks(n_pages, [&](int64_t b, int64_t e, int thread) {
       const uint8_t* p = data + b * kAlign;
       const size_t n = static_cast<size_t>(e - b) * kAlign;
+#if defined(__x86_64__)
       sinks[static_cast<size_t>(thread)] += avx2 ? read_avx2(p, n) : read_scalar(p, n);
+#else
+      sinks[static_cast<size_t>(thread)] += read_scalar(p, n);
+#endif
     });
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
