@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <string_view>
+#include <thread>
 
 #include "core/error.h"
 
@@ -229,8 +230,11 @@ void HttpServer::completion(const httplib::Request& req, httplib::Response& res,
   } catch (const ApiException& e) {
     return send_error(res, e.error());
   }
-  auto release = [run](bool) {
+  // Counted while its response is open, so that stop() lets it write its end.
+  open_responses_.fetch_add(1);
+  auto release = [this, run](bool) {
     if (!run->done()) run->cancel();  // the client went away: its KV blocks are freed now
+    open_responses_.fetch_sub(1);
   };
 
   if (run->plan().stream) {
@@ -282,6 +286,7 @@ void HttpServer::completion(const httplib::Request& req, httplib::Response& res,
     int status = 200;
     res.set_content(answer(status), "application/json");
     res.status = status;
+    release(true);
     return;
   }
   // Leading whitespace is valid JSON: it keeps the connection checked while the
@@ -324,8 +329,12 @@ int HttpServer::bind() {
 
 void HttpServer::serve() { server_->listen_after_bind(); }
 
-void HttpServer::stop() {
+void HttpServer::stop(std::chrono::steady_clock::duration grace) {
   stopping_ = true;
+  // Runs are finished (or cut off) by now, but a response may still be
+  // between polls: closing the listener first would truncate its stream.
+  const auto until = Clock::now() + grace;
+  while (open_responses_.load() > 0 && Clock::now() < until) std::this_thread::sleep_for(milliseconds(5));
   server_->stop();
 }
 

@@ -43,8 +43,9 @@ class HttpServer {
   // already running go on (the scheduler's drain decides how long).
   void refuse_new_work() { stopping_ = true; }
   // Stops accepting connections and ends serve() once every connection has
-  // closed. A response still streaming is cut off, so drain first.
-  void stop();
+  // closed. Completion responses still open get up to `grace` to write their
+  // end first (a stream still running then is cut off, so drain first).
+  void stop(std::chrono::steady_clock::duration grace = std::chrono::seconds(2));
   int port() const { return port_; }
 
  private:
@@ -58,6 +59,7 @@ class HttpServer {
   HttpOptions options_;
   std::unique_ptr<httplib::Server> server_;
   std::atomic<bool> stopping_{false};
+  std::atomic<int> open_responses_{0};  // completion responses not yet released
   int port_ = 0;
 };
 
