@@ -14,6 +14,10 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64;-L;/usr/aarch64-linux-gnu)
+# The programs run on the multiarch arm64 libraries under / (libc6:arm64 and
+# the rest): the cross toolchain's own copy of glibc in /usr/aarch64-linux-gnu
+# may be an older build, and its loader with the newer libc.so.6 (which qemu
+# finds under / for the libraries the cross tree lacks) hangs in pthread_create.
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64;-L;/)
 # pkg-config (cpp-httplib) reads the arm64 .pc files, not the host's.
 set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig)

@@ -115,7 +115,7 @@ log "ready: build/bin/hearth (models in $models)"
 
 # ---- aarch64 cross build (tests run under qemu-aarch64) ----
 if ((with_aarch64)); then
-  arm_packages=(g++-aarch64-linux-gnu qemu-user libhwy-dev:arm64 libgtest-dev:arm64 libsqlite3-dev:arm64
+  arm_packages=(g++-aarch64-linux-gnu qemu-user libc6:arm64 libhwy-dev:arm64 libgtest-dev:arm64 libsqlite3-dev:arm64
     libcpp-httplib-dev:arm64)
   arm_missing=()
   for p in "${arm_packages[@]}"; do
@@ -131,5 +131,5 @@ if ((with_aarch64)); then
   log "cross-building for aarch64 (build-aarch64, -j2)"
   cmake -S . -B build-aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build build-aarch64 -j2 >/dev/null || cmake --build build-aarch64 -j1
-  log "ready: build-aarch64/bin (run a test with qemu-aarch64 -L /usr/aarch64-linux-gnu build-aarch64/bin/test_quant)"
+  log "ready: build-aarch64/bin (run a test with qemu-aarch64 -L / build-aarch64/bin/test_quant)"
 fi
