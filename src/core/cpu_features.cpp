@@ -5,6 +5,11 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#elif defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#elif defined(__aarch64__) && defined(__APPLE__)
+#include <sys/sysctl.h>
 #endif
 
 namespace hearth {
@@ -28,25 +33,32 @@ CpuFeatures detect() {
   f.avx512 = f.avx2 && zmm_os && avx512f && avx512dq && avx512bw && avx512vl;
   f.avx512_vnni = f.avx512 && (c & (1u << 11));
   if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx_vnni = f.avx2 && (a & (1u << 4));
+#elif defined(__aarch64__)
+  f.neon = true;  // Advanced SIMD is part of the AArch64 base architecture
+#if defined(__linux__)
+  f.dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#elif defined(__APPLE__)
+  int value = 0;
+  size_t size = sizeof value;
+  f.dotprod = sysctlbyname("hw.optional.arm.FEAT_DotProd", &value, &size, nullptr, 0) == 0 && value != 0;
+#endif
 #endif
   return f;
 }
 
+// The level HEARTH_ISA names; `fallback` for an unset or unknown name.
+Isa isa_from_name(const char* name, Isa fallback) {
+  if (!name) return fallback;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot})
+    if (!std::strcmp(name, isa_name(isa))) return isa;
+  return fallback;
+}
+
 Isa detect_best() {
-  const CpuFeatures& f = cpu_features();
-  Isa best = Isa::kScalar;
-  if (f.avx2) best = Isa::kAvx2;
-  if (f.avx512) best = Isa::kAvx512;
-  if (f.avx512_vnni) best = Isa::kAvx512Vnni;
-  if (const char* cap = std::getenv("HEARTH_ISA")) {
-    Isa limit = best;
-    if (!std::strcmp(cap, "scalar")) limit = Isa::kScalar;
-    else if (!std::strcmp(cap, "avx2")) limit = Isa::kAvx2;
-    else if (!std::strcmp(cap, "avx512")) limit = Isa::kAvx512;
-    else if (!std::strcmp(cap, "avx512vnni")) limit = Isa::kAvx512Vnni;
-    if (limit < best) best = limit;
-  }
-  return best;
+  const Isa cap = isa_from_name(std::getenv("HEARTH_ISA"), Isa::kNeonDot);
+  for (int level = static_cast<int>(cap); level > 0; --level)
+    if (isa_supported(static_cast<Isa>(level))) return static_cast<Isa>(level);
+  return Isa::kScalar;
 }
 
 }  // namespace
@@ -68,6 +80,8 @@ bool isa_supported(Isa isa) {
     case Isa::kAvx2: return f.avx2;
     case Isa::kAvx512: return f.avx512;
     case Isa::kAvx512Vnni: return f.avx512_vnni;
+    case Isa::kNeon: return f.neon;
+    case Isa::kNeonDot: return f.neon && f.dotprod;
   }
   return false;
 }
@@ -78,6 +92,8 @@ const char* isa_name(Isa isa) {
     case Isa::kAvx2: return "avx2";
     case Isa::kAvx512: return "avx512";
     case Isa::kAvx512Vnni: return "avx512vnni";
+    case Isa::kNeon: return "neon";
+    case Isa::kNeonDot: return "neondot";
   }
   return "?";
 }

@@ -176,9 +176,15 @@ void expect_simd_matches_scalar(Isa isa) {
   }
 }
 
+#if defined(__aarch64__)
+TEST(DotKQuants, NeonMatchesScalar) { expect_simd_matches_scalar(Isa::kNeon); }
+TEST(DotKQuants, NeonDotMatchesScalar) { expect_simd_matches_scalar(Isa::kNeonDot); }
+#else
 TEST(DotKQuants, Avx2MatchesScalar) { expect_simd_matches_scalar(Isa::kAvx2); }
 TEST(DotKQuants, Avx512MatchesScalar) { expect_simd_matches_scalar(Isa::kAvx512); }
+#endif
 
+#if !defined(__aarch64__)  // the x86 levels' vectorised q8_K quantizer
 std::vector<float> q8k_inputs(std::mt19937& rng) {
   std::vector<float> x = gaussian(kQK * 12, rng, 3.0f);
   std::fill(x.begin() + kQK, x.begin() + 2 * kQK, 0.0f);  // all-zero block
@@ -217,6 +223,7 @@ TEST(DotKQuants, Avx2Q8KQuantizerMatchesReferenceBytes) {
           << "trial " << trial << " block " << b;
   }
 }
+#endif
 
 TEST(DotKQuants, KernelSelection) {
   WeightKernels k;
@@ -230,10 +237,13 @@ TEST(DotKQuants, KernelSelection) {
     const WeightKernels s = weight_kernels(type, Isa::kScalar);
     EXPECT_EQ(s.isa, Isa::kScalar);
     EXPECT_EQ(s.act_type, DType::kQ8_K);
-    const WeightKernels best = weight_kernels(type, Isa::kAvx512Vnni);
+    const WeightKernels best = weight_kernels(type);
     EXPECT_TRUE(isa_supported(best.isa));
     if (isa_supported(Isa::kAvx2)) {
       EXPECT_GE(static_cast<int>(best.isa), static_cast<int>(Isa::kAvx2));
+    }
+    if (isa_supported(Isa::kNeon)) {
+      EXPECT_EQ(best.isa, best_isa()) << "the best aarch64 level has k-quant kernels";
     }
   }
 }

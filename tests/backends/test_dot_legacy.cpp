@@ -26,7 +26,12 @@ struct Level {
   Isa isa;
 };
 void PrintTo(const Level& l, std::ostream* os) { *os << isa_name(l.isa); }
+// The levels of this build's architecture (a CPU runs no other's).
+#if defined(__aarch64__)
+constexpr Level kSimdLevels[] = {{Isa::kNeon}, {Isa::kNeonDot}};
+#else
 constexpr Level kSimdLevels[] = {{Isa::kAvx2}, {Isa::kAvx512}, {Isa::kAvx512Vnni}};
+#endif
 
 bool is_block_type(DType t) { return dtype_info(t).block_elems > 1; }
 
@@ -99,8 +104,9 @@ TEST(DotLegacy, DispatchPicksTheBestWrittenLevel) {
   for (DType t : kWeightTypes) {
     const WeightKernels k = weight_kernels(t);
     EXPECT_LE(static_cast<int>(k.isa), static_cast<int>(best_isa())) << dtype_name(t);
-    if (best_isa() >= Isa::kAvx2) {
-      EXPECT_GE(static_cast<int>(k.isa), static_cast<int>(Isa::kAvx2)) << dtype_name(t);
+    EXPECT_TRUE(isa_supported(k.isa)) << dtype_name(t);
+    if (best_isa() != Isa::kScalar) {
+      EXPECT_NE(k.isa, Isa::kScalar) << dtype_name(t) << ": a SIMD level is available";
     }
     EXPECT_EQ(weight_kernels(t, Isa::kScalar).isa, Isa::kScalar);
   }
@@ -167,6 +173,14 @@ TEST_P(DotLegacySimd, VecDotMatchesScalar) {
     // Float weights only: the block formats' AVX2 row kernels serve AVX-512 (dot_legacy_avx512.cpp).
     for (DType t : types) EXPECT_FALSE(is_block_type(t)) << dtype_name(t);
     EXPECT_EQ(types.size(), 3u) << "f32, f16 and bf16 have AVX-512 kernels";
+  }
+  if (GetParam().isa == Isa::kNeon) {
+    EXPECT_EQ(types.size(), std::size(kWeightTypes)) << "every legacy type has kernels at this level";
+  }
+  if (GetParam().isa == Isa::kNeonDot) {
+    // The block formats only: the float ones gain nothing from SDOT (dot_neondot.cpp).
+    for (DType t : types) EXPECT_TRUE(is_block_type(t)) << dtype_name(t);
+    EXPECT_EQ(types.size(), 5u) << "q4_0 q4_1 q5_0 q5_1 q8_0 have dot-product kernels";
   }
   if (types.empty()) GTEST_SKIP() << "no legacy kernels written for " << isa_name(GetParam().isa) << " (the level below serves)";
   std::mt19937 rng(5);

@@ -15,7 +15,11 @@ namespace hearth::cpu::testing {
 
 // Every target the library may be compiled for; those this CPU cannot run skip.
 inline const std::vector<std::string>& all_vector_paths() {
+#if defined(__aarch64__)
+  static const std::vector<std::string> paths = {"SVE2_128", "SVE_256", "SVE2", "SVE", "NEON", "EMU128", "SCALAR"};
+#else
   static const std::vector<std::string> paths = {"AVX3", "AVX2", "SSE4", "SCALAR"};
+#endif
   return paths;
 }
 

@@ -4,7 +4,9 @@
 // architectures' definitions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -219,6 +221,61 @@ TEST_P(SyntheticModel, LogitsMatchTheReferenceAndIncrementalDecoding) {
   EXPECT_LT(relative_error(stepped, Vec(batch.begin(), batch.end())), c.tolerance);
   std::filesystem::remove(path);
 }
+
+// Greedy decoding token for token against the reference: each step's token is
+// the argmax of Hearth's logits, fed back to both. Where it is not the
+// reference's argmax as well, the two candidates must be a near-tie in the
+// reference (closer than the logits' error allows telling apart); a wrong
+// kernel or op shifts logits far beyond that. Most steps must agree exactly.
+class SyntheticGreedy : public testing::TestWithParam<Case> {};
+
+TEST_P(SyntheticGreedy, GreedyTokensMatchTheReference) {
+  const Case& c = GetParam();
+  models::SynthSpec spec;
+  spec.arch = c.arch;
+  spec.weight_type = c.type;
+  spec.embedding_type = c.type;
+  spec.tied_output = c.arch != "qwen2";
+  spec.seed = static_cast<uint64_t>(c.type) * 17 + 3;
+  const std::string path =
+      (std::filesystem::temp_directory_path() / ("hearth_greedy_" + case_name({c, 0}) + ".gguf")).string();
+  models::write_synthetic_model(spec, path);
+  auto model = models::Model::load(path);
+  const Reference reference(path, spec);
+
+  std::mt19937 rng(11);
+  std::vector<int32_t> tokens(5);
+  for (auto& t : tokens) t = static_cast<int32_t>(rng() % models::synth_vocab_size());
+  runtime::Session session(model, {64, 8, 1});
+  std::span<const float> logits = session.decode(tokens);
+  constexpr int kSteps = 12;
+  int same = 0;
+  for (int step = 0; step < kSteps; ++step) {
+    const Vec want = reference.forward(tokens);
+    ASSERT_EQ(logits.size(), want.size());
+    const auto hearth = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    const auto best = static_cast<int32_t>(std::max_element(want.begin(), want.end()) - want.begin());
+    double rms = 0;
+    for (double v : want) rms += v * v;
+    rms = std::sqrt(rms / static_cast<double>(want.size()));
+    if (hearth == best) {
+      ++same;
+    } else {
+      EXPECT_LT(want[best] - want[hearth], 3.0 * c.tolerance * rms)
+          << "step " << step << ": Hearth's token " << hearth << " is no near-tie of the reference's " << best;
+    }
+    tokens.push_back(hearth);
+    logits = session.decode(std::span<const int32_t>(&tokens.back(), 1));
+  }
+  EXPECT_GE(same, kSteps - 2) << "greedy steps equal to the reference's argmax";
+  std::printf("%s: %d of %d greedy tokens are the reference's argmax\n", case_name({c, 0}).c_str(), same, kSteps);
+  std::filesystem::remove(path);
+}
+
+INSTANTIATE_TEST_SUITE_P(Types, SyntheticGreedy,
+                         testing::Values(Case{"llama", DType::kQ8_0, 0.03}, Case{"llama", DType::kQ4_0, 0.05},
+                                         Case{"llama", DType::kQ4_K, 0.05}, Case{"llama", DType::kF16, 0.01}),
+                         case_name);
 
 INSTANTIATE_TEST_SUITE_P(
     EveryWeightType, SyntheticModel,

@@ -1,6 +1,7 @@
 // Dot-product kernels for the 256-element super-block formats (q4_k q5_k q6_k) against
 // q8_K activations: the scalar references and the choice among ISA levels.
 #include "backends/cpu/dot_kquants_tiles.h"
+#include "backends/cpu/dot_neon.h"
 #include "backends/cpu/vec_dot.h"
 #include "core/half.h"
 #include "quant/blocks_kquants.h"
@@ -111,9 +112,18 @@ bool kquant_weight_kernels(DType weight_type, Isa isa, WeightKernels* out) {
     case Isa::kAvx512Vnni:  // no VNNI-specific kernels: the AVX-512 ones serve
       break;
 #else
-    default:  // x86 levels off x86: none
+    case Isa::kAvx2:
+    case Isa::kAvx512:
+    case Isa::kAvx512Vnni:  // x86 levels off x86: none
       break;
 #endif
+    case Isa::kNeon:
+    case Isa::kNeonDot:
+      if (!isa_supported(isa)) break;
+      from_float = quant::quantize_row_q8_k;
+      if (weight_type == DType::kQ4_K || weight_type == DType::kQ5_K || weight_type == DType::kQ6_K)
+        dot = isa == Isa::kNeon ? vec_dot_neon(weight_type) : vec_dot_neondot(weight_type);
+      break;
   }
   if (!dot) return false;
   *out = WeightKernels{};

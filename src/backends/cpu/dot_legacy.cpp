@@ -1,10 +1,12 @@
 // Dot-product kernels for f32, f16, bf16 and the 32-element block formats: the
 // scalar references live here, the AVX2 and AVX-512 versions in
-// dot_legacy_avx2.cpp and dot_legacy_avx512.cpp.
+// dot_legacy_avx2.cpp and dot_legacy_avx512.cpp, the aarch64 ones in
+// dot_neon.cpp and dot_neondot.cpp.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "backends/cpu/dot_neon.h"
 #include "backends/cpu/vec_dot.h"
 #include "core/half.h"
 #include "quant/blocks_legacy.h"
@@ -207,6 +209,17 @@ bool legacy_weight_kernels(DType weight_type, Isa isa, WeightKernels* out) {
     case Isa::kAvx2: return legacy_kernels_avx2(weight_type, out);
     case Isa::kAvx512: return legacy_kernels_avx512(weight_type, out);
     case Isa::kAvx512Vnni: return false;  // nothing VNNI-specific yet: the AVX-512 kernels serve
+    case Isa::kNeon:
+    case Isa::kNeonDot: {
+      // The scalar level's activation converters, with the level's row kernel.
+      WeightKernels k;
+      if (!isa_supported(isa) || !scalar_kernels(weight_type, &k)) return false;
+      k.vec_dot = isa == Isa::kNeon ? vec_dot_neon(weight_type) : vec_dot_neondot(weight_type);
+      if (!k.vec_dot) return false;
+      k.isa = isa;
+      *out = k;
+      return true;
+    }
   }
   return false;
 }

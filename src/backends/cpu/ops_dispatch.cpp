@@ -47,6 +47,9 @@ bool init_from_environment() {
   if (best < Isa::kAvx512) disabled |= HWY_AVX3 | HWY_AVX3_DL;
   if (best < Isa::kAvx2) disabled |= HWY_AVX2;
   if (disabled) hwy::DisableTargets(disabled);
+#elif HWY_ARCH_ARM_A64
+  // HEARTH_ISA=neon: Advanced SIMD only, no SVE.
+  if (best_isa() < Isa::kNeonDot) hwy::DisableTargets(HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128);
 #endif
   return scalar;
 }
