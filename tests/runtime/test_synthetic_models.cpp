@@ -179,21 +179,30 @@ std::string case_name(const testing::TestParamInfo<Case>& info) {
   return info.param.arch + "_" + std::string(dtype_name(info.param.type)) + (info.param.rope_freqs ? "_rope_freqs" : "");
 }
 
-class SyntheticModel : public testing::TestWithParam<Case> {};
-
-TEST_P(SyntheticModel, LogitsMatchTheReferenceAndIncrementalDecoding) {
-  const Case& c = GetParam();
+models::SynthSpec case_spec(const Case& c, uint64_t seed) {
   models::SynthSpec spec;
   spec.arch = c.arch;
   spec.weight_type = c.type;
   spec.embedding_type = c.type;
   spec.tied_output = c.arch != "qwen2";
   spec.rope_freqs = c.rope_freqs;
-  spec.seed = static_cast<uint64_t>(c.type) * 31 + c.arch.size();
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("hearth_synth_" + case_name({c, 0}) + ".gguf"))
-                               .string();
+  spec.seed = seed;
+  return spec;
+}
+
+// Writes the model into the temporary directory; returns its path.
+std::string write_case_model(const models::SynthSpec& spec, const std::string& stem) {
+  const std::string path = (std::filesystem::temp_directory_path() / (stem + ".gguf")).string();
   models::write_synthetic_model(spec, path);
+  return path;
+}
+
+class SyntheticModel : public testing::TestWithParam<Case> {};
+
+TEST_P(SyntheticModel, LogitsMatchTheReferenceAndIncrementalDecoding) {
+  const Case& c = GetParam();
+  const models::SynthSpec spec = case_spec(c, static_cast<uint64_t>(c.type) * 31 + c.arch.size());
+  const std::string path = write_case_model(spec, "hearth_synth_" + case_name({c, 0}));
 
   std::mt19937 rng(7);
   std::vector<int32_t> tokens(13);
@@ -231,15 +240,8 @@ class SyntheticGreedy : public testing::TestWithParam<Case> {};
 
 TEST_P(SyntheticGreedy, GreedyTokensMatchTheReference) {
   const Case& c = GetParam();
-  models::SynthSpec spec;
-  spec.arch = c.arch;
-  spec.weight_type = c.type;
-  spec.embedding_type = c.type;
-  spec.tied_output = c.arch != "qwen2";
-  spec.seed = static_cast<uint64_t>(c.type) * 17 + 3;
-  const std::string path =
-      (std::filesystem::temp_directory_path() / ("hearth_greedy_" + case_name({c, 0}) + ".gguf")).string();
-  models::write_synthetic_model(spec, path);
+  const models::SynthSpec spec = case_spec(c, static_cast<uint64_t>(c.type) * 17 + 3);
+  const std::string path = write_case_model(spec, "hearth_greedy_" + case_name({c, 0}));
   auto model = models::Model::load(path);
   const Reference reference(path, spec);
 

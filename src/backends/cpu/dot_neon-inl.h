@@ -33,47 +33,33 @@ inline uint8x16_t fifth_bits16(uint32_t qh, int part) {
 
 // The 32 levels of one weight block as two int8 vectors (elements 0..15 and
 // 16..31), for each legacy format; kAffine formats add m_w * s_a per block.
-struct LevelsQ4_0 {
-  using Block = quant::BlockQ4_0;
-  static constexpr bool kAffine = false;
+// Offset 0: the affine formats (q4_1, q5_1), whose blocks keep a min m_w.
+template <class B, int kOffset>
+struct LevelsQ4 {
+  using Block = B;
+  static constexpr bool kAffine = kOffset == 0;
   static void levels(const Block& b, int8x16_t* lo, int8x16_t* hi) {
     const uint8x16_t q = vld1q_u8(b.qs);
-    *lo = vsubq_s8(low_nibbles(q), vdupq_n_s8(8));
-    *hi = vsubq_s8(high_nibbles(q), vdupq_n_s8(8));
+    *lo = vsubq_s8(low_nibbles(q), vdupq_n_s8(kOffset));
+    *hi = vsubq_s8(high_nibbles(q), vdupq_n_s8(kOffset));
   }
 };
+using LevelsQ4_0 = LevelsQ4<quant::BlockQ4_0, 8>;
+using LevelsQ4_1 = LevelsQ4<quant::BlockQ4_1, 0>;
 
-struct LevelsQ4_1 {
-  using Block = quant::BlockQ4_1;
-  static constexpr bool kAffine = true;
-  static void levels(const Block& b, int8x16_t* lo, int8x16_t* hi) {
-    const uint8x16_t q = vld1q_u8(b.qs);
-    *lo = low_nibbles(q);
-    *hi = high_nibbles(q);
-  }
-};
-
-struct LevelsQ5_0 {
-  using Block = quant::BlockQ5_0;
-  static constexpr bool kAffine = false;
+template <class B, int kOffset>
+struct LevelsQ5 {
+  using Block = B;
+  static constexpr bool kAffine = kOffset == 0;
   static void levels(const Block& b, int8x16_t* lo, int8x16_t* hi) {
     const uint8x16_t q = vld1q_u8(b.qs);
     const uint32_t qh = quant::load_qh(b.qh);
-    *lo = vsubq_s8(vorrq_s8(low_nibbles(q), vreinterpretq_s8_u8(fifth_bits16(qh, 0))), vdupq_n_s8(16));
-    *hi = vsubq_s8(vorrq_s8(high_nibbles(q), vreinterpretq_s8_u8(fifth_bits16(qh, 1))), vdupq_n_s8(16));
+    *lo = vsubq_s8(vorrq_s8(low_nibbles(q), vreinterpretq_s8_u8(fifth_bits16(qh, 0))), vdupq_n_s8(kOffset));
+    *hi = vsubq_s8(vorrq_s8(high_nibbles(q), vreinterpretq_s8_u8(fifth_bits16(qh, 1))), vdupq_n_s8(kOffset));
   }
 };
-
-struct LevelsQ5_1 {
-  using Block = quant::BlockQ5_1;
-  static constexpr bool kAffine = true;
-  static void levels(const Block& b, int8x16_t* lo, int8x16_t* hi) {
-    const uint8x16_t q = vld1q_u8(b.qs);
-    const uint32_t qh = quant::load_qh(b.qh);
-    *lo = vorrq_s8(low_nibbles(q), vreinterpretq_s8_u8(fifth_bits16(qh, 0)));
-    *hi = vorrq_s8(high_nibbles(q), vreinterpretq_s8_u8(fifth_bits16(qh, 1)));
-  }
-};
+using LevelsQ5_0 = LevelsQ5<quant::BlockQ5_0, 16>;
+using LevelsQ5_1 = LevelsQ5<quant::BlockQ5_1, 0>;
 
 struct LevelsQ8_0 {
   using Block = quant::BlockQ8_0;
