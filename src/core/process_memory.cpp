@@ -2,6 +2,9 @@
 
 #include <sys/resource.h>
 #include <unistd.h>
+#if defined(__APPLE__)
+#include <mach/mach.h>
+#endif
 
 #include <cstdio>
 #include <cstring>
@@ -43,6 +46,15 @@ ProcessMemory process_memory() {
     m.peak_resident = static_cast<int64_t>(ru.ru_maxrss) * 1024;
 #endif
   }
+#if defined(__APPLE__)
+  if (m.resident < 0) {
+    mach_task_basic_info_data_t info{};
+    mach_msg_type_number_t count = MACH_TASK_BASIC_INFO_COUNT;
+    if (task_info(mach_task_self(), MACH_TASK_BASIC_INFO, reinterpret_cast<task_info_t>(&info), &count) ==
+        KERN_SUCCESS)
+      m.resident = static_cast<int64_t>(info.resident_size);
+  }
+#endif
   if (m.resident < 0) m.resident = 0;
   return m;
 }
@@ -51,7 +63,16 @@ SystemMemory system_memory() {
   SystemMemory m;
   const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
   if (pages > 0 && page > 0) m.physical = static_cast<int64_t>(pages) * page;
-  const int64_t available = proc_kb_field("/proc/meminfo", "MemAvailable");
+  int64_t available = proc_kb_field("/proc/meminfo", "MemAvailable");
+#if defined(__APPLE__)
+  // No /proc: free plus inactive (reclaimable) pages, as Activity Monitor counts them.
+  vm_statistics64_data_t vm{};
+  mach_msg_type_number_t count = HOST_VM_INFO64_COUNT;
+  if (available < 0 && page > 0 &&
+      host_statistics64(mach_host_self(), HOST_VM_INFO64, reinterpret_cast<host_info64_t>(&vm), &count) ==
+          KERN_SUCCESS)
+    available = static_cast<int64_t>(vm.free_count + vm.inactive_count) * page;
+#endif
   m.available = available > 0 ? available : 0;
   return m;
 }

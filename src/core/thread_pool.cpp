@@ -5,6 +5,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define HEARTH_CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define HEARTH_CPU_RELAX() __asm__ __volatile__("yield")  // the spin-wait hint, not a system call
 #else
 #define HEARTH_CPU_RELAX() std::this_thread::yield()
 #endif
