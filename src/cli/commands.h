@@ -23,5 +23,6 @@ Command add_bench_command(CLI::App& root);
 Command add_quantize_command(CLI::App& root);
 Command add_synth_command(CLI::App& root);
 Command add_serve_command(CLI::App& root);
+Command add_device_command(CLI::App& root);
 
 }  // namespace hearth::cli

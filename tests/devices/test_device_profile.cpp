@@ -1,0 +1,141 @@
+// Device description files: the seed's five fields alone are valid, with
+// defaults for the rest; units in strings are converted; wrong types,
+// impossible values and unknown units are errors naming the key; unknown
+// keys are warnings; every bundled profile parses and cites its sources.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "core/error.h"
+#include "devices/device_profile.h"
+
+namespace hearth::devices {
+namespace {
+
+const char* kSeedExample =
+    R"({"device_name": "ExampleDevice", "cpu_cores": 8, "memory_size": 16, "gpu_available": true, "npu_performance": 5.2})";
+
+// The message of the error parsing `text` throws, with its code.
+std::string error_of(const std::string& text, ErrorCode* code = nullptr) {
+  try {
+    parse_device_profile(text, "dev.json");
+  } catch (const Error& e) {
+    if (code) *code = e.code();
+    return e.what();
+  }
+  return "";
+}
+
+// The seed example with one key's value replaced by `value` (JSON text).
+std::string with(const std::string& key, const std::string& value) {
+  std::string s = kSeedExample;
+  const size_t at = s.find("\"" + key + "\"");
+  const size_t colon = s.find(':', at);
+  const size_t end = s.find_first_of(",}", colon);  // the seed's values are all scalars
+  return s.substr(0, colon + 1) + " " + value + s.substr(end);
+}
+
+TEST(DeviceProfile, TheSeedsFiveFieldsAloneAreValid) {
+  const ParsedProfile p = parse_device_profile(kSeedExample, "seed.json");
+  EXPECT_TRUE(p.warnings.empty());
+  EXPECT_EQ(p.profile.device_name, "ExampleDevice");
+  EXPECT_EQ(p.profile.cpu_cores, 8);
+  EXPECT_DOUBLE_EQ(p.profile.memory_gb, 16);
+  EXPECT_TRUE(p.profile.gpu_available);
+  EXPECT_DOUBLE_EQ(p.profile.npu_tops, 5.2);
+  // Documented defaults for what is left out.
+  EXPECT_EQ(p.profile.memory_bandwidth_gbs, 0);
+  EXPECT_FALSE(p.profile.unified_memory);
+  EXPECT_TRUE(p.profile.gpus.empty());
+  EXPECT_TRUE(p.profile.quant_types.empty());
+}
+
+TEST(DeviceProfile, UnitsInStringsAreConverted) {
+  EXPECT_DOUBLE_EQ(parse_device_profile(with("memory_size", "\"16 GiB\""), "d").profile.memory_gb,
+                   16.0 * 1073741824.0 / 1e9);
+  EXPECT_DOUBLE_EQ(parse_device_profile(with("memory_size", "\"512MB\""), "d").profile.memory_gb, 0.512);
+  EXPECT_DOUBLE_EQ(parse_device_profile(with("npu_performance", "\"38 TOPS\""), "d").profile.npu_tops, 38);
+  EXPECT_DOUBLE_EQ(parse_quantity("120 GB/s", Quantity::kBandwidthGBs, "k"), 120);
+  EXPECT_DOUBLE_EQ(parse_quantity("4.26 TFLOPS", Quantity::kGflops, "k"), 4260);
+  EXPECT_DOUBLE_EQ(parse_quantity("2400 MHz", Quantity::kGhz, "k"), 2.4);
+  EXPECT_DOUBLE_EQ(parse_quantity("7", Quantity::kWatts, "k"), 7);
+}
+
+TEST(DeviceProfile, WrongTypesNameTheKey) {
+  ErrorCode code{};
+  std::string e = error_of(with("cpu_cores", "\"eight\""), &code);
+  EXPECT_EQ(code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(e.find("dev.json"), std::string::npos) << e;
+  EXPECT_NE(e.find("\"cpu_cores\""), std::string::npos) << e;
+  EXPECT_NE(e.find("a string"), std::string::npos) << e;
+  e = error_of(with("gpu_available", "1"));
+  EXPECT_NE(e.find("\"gpu_available\""), std::string::npos) << e;
+  e = error_of(with("device_name", "42"));
+  EXPECT_NE(e.find("\"device_name\""), std::string::npos) << e;
+  e = error_of(with("memory_size", "[16]"));
+  EXPECT_NE(e.find("\"memory_size\""), std::string::npos) << e;
+  e = error_of(R"({"device_name": "x", "cpu_cores": 2, "memory_size": 4, "gpu_available": true,
+                   "npu_performance": 0, "gpus": [{"name": "g", "fp32_gflops": true}]})");
+  EXPECT_NE(e.find("\"gpus[0].fp32_gflops\""), std::string::npos) << e;
+}
+
+TEST(DeviceProfile, ImpossibleValuesNameTheKey) {
+  for (const auto& [key, value] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"cpu_cores", "-4"}, {"cpu_cores", "0"}, {"cpu_cores", "2.5"}, {"cpu_cores", "1000000"},
+           {"memory_size", "0"}, {"memory_size", "-16"}, {"memory_size", "1e12"}, {"npu_performance", "-1"}}) {
+    const std::string e = error_of(with(key, value));
+    EXPECT_NE(e.find(std::string("\"") + key + "\""), std::string::npos) << key << "=" << value << ": " << e;
+  }
+  const std::string e = error_of(with("gpu_available", "false").insert(1, R"("gpus": [{"name": "g"}], )"));
+  EXPECT_NE(e.find("\"gpus\""), std::string::npos) << e;
+}
+
+TEST(DeviceProfile, UnknownUnitsNameTheKey) {
+  std::string e = error_of(with("memory_size", "\"16 parsecs\""));
+  EXPECT_NE(e.find("\"memory_size\""), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown unit \"parsecs\""), std::string::npos) << e;
+  e = error_of(with("npu_performance", "\"5 GB\""));  // a unit of another kind
+  EXPECT_NE(e.find("\"npu_performance\""), std::string::npos) << e;
+  e = error_of(with("memory_size", "\"lots\""));
+  EXPECT_NE(e.find("\"memory_size\""), std::string::npos) << e;
+}
+
+TEST(DeviceProfile, MissingFieldsAndBadDocuments) {
+  std::string e = error_of(R"({"device_name": "x", "cpu_cores": 2, "memory_size": 4, "gpu_available": true})");
+  EXPECT_NE(e.find("\"npu_performance\" is missing"), std::string::npos) << e;
+  ErrorCode code{};
+  e = error_of("{\"device_name\": ", &code);
+  EXPECT_EQ(code, ErrorCode::kFormat);
+  EXPECT_NE(e.find("not valid JSON"), std::string::npos) << e;
+  error_of("[1, 2]", &code);
+  EXPECT_EQ(code, ErrorCode::kFormat);
+  EXPECT_THROW(load_device_profile("/nonexistent/dev.json"), Error);
+}
+
+TEST(DeviceProfile, UnknownKeysAreWarnedAboutByName) {
+  const ParsedProfile p = parse_device_profile(
+      R"({"device_name": "x", "cpu_cores": 2, "memory_size": 4, "gpu_available": true, "npu_performance": 0,
+          "colour": "red", "gpus": [{"name": "g", "shaders": 12}]})",
+      "dev.json");
+  ASSERT_EQ(p.warnings.size(), 2u);
+  EXPECT_NE(p.warnings[0].find("\"gpus[0].shaders\""), std::string::npos) << p.warnings[0];
+  EXPECT_NE(p.warnings[1].find("\"colour\""), std::string::npos) << p.warnings[1];
+}
+
+TEST(DeviceProfile, EveryBundledProfileParsesAndCitesItsSources) {
+  const std::filesystem::path dir = std::filesystem::path(HEARTH_TEST_DATA) / ".." / ".." / "devices";
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() != ".json") continue;
+    const ParsedProfile p = load_device_profile(e.path().string());
+    EXPECT_TRUE(p.warnings.empty()) << e.path() << ": " << (p.warnings.empty() ? "" : p.warnings[0]);
+    EXPECT_FALSE(p.profile.sources.empty()) << e.path();
+    EXPECT_GT(p.profile.memory_bandwidth_gbs, 0) << e.path();
+    ++n;
+  }
+  EXPECT_GE(n, 4);
+}
+
+}  // namespace
+}  // namespace hearth::devices
