@@ -24,5 +24,6 @@ Command add_quantize_command(CLI::App& root);
 Command add_synth_command(CLI::App& root);
 Command add_serve_command(CLI::App& root);
 Command add_device_command(CLI::App& root);
+Command add_plan_command(CLI::App& root);
 
 }  // namespace hearth::cli

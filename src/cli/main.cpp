@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
   std::vector<Command> commands = {add_run_command(app), add_chat_command(app), add_info_command(app),
                                    add_tokenize_command(app), add_bench_command(app),
                                    add_quantize_command(app), add_synth_command(app),
-                                   add_serve_command(app), add_device_command(app)};
+                                   add_serve_command(app), add_device_command(app),
+                                   add_plan_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
