@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_probe.h"
 #include "cli/model_path.h"
 #include "core/error.h"
 #include "devices/device_profile.h"
@@ -19,6 +21,8 @@ namespace {
 
 struct DeviceFlags {
   std::string file;
+  std::string output;
+  int threads = 0;
   bool json = false;
 };
 
@@ -101,6 +105,30 @@ int check(const DeviceFlags& f) {
   return 0;
 }
 
+int probe(const DeviceFlags& f) {
+  if (f.threads < 0 || f.threads > 4096) throw Error(ErrorCode::kInvalidArgument, "-t must be within 0..4096");
+  const nlohmann::ordered_json j = probe_this_machine(f.threads);
+  // What it writes must read back as a valid description.
+  const devices::ParsedProfile p = devices::parse_device_profile(j.dump(), "the probe's result");
+  if (!f.output.empty()) {
+    const std::string tmp = f.output + ".partial";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out << j.dump(2) << "\n";
+      if (!out) throw Error(ErrorCode::kIo, f.output + ": cannot write the device description");
+    }
+    std::filesystem::rename(tmp, f.output);
+    std::fprintf(stderr, "wrote %s\n", f.output.c_str());
+  }
+  if (f.json || f.output.empty()) {
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::printf("%s: %d cores, %.1f GB/s read bandwidth, %.1f GFLOP/s f32 matmul\n", p.profile.device_name.c_str(),
+                p.profile.cpu_cores, p.profile.memory_bandwidth_gbs, p.profile.cpu_matmul_gflops.at(DType::kF32));
+  }
+  return 0;
+}
+
 }  // namespace
 
 Command add_device_command(CLI::App& root) {
@@ -112,7 +140,11 @@ Command add_device_command(CLI::App& root) {
   CLI::App* ck = app->add_subcommand("check", "validate a device description file");
   ck->add_option("FILE", f->file, "the JSON file")->required();
   ck->add_flag("--json", f->json, "print the profile with every default filled in");
-  return {app, [f, ls] { return ls->parsed() ? list(*f) : check(*f); }};
+  CLI::App* pr = app->add_subcommand("probe", "measure this machine and write its device description");
+  pr->add_option("-o,--output", f->output, "write the description to this file");
+  pr->add_option("-t,--threads", f->threads, "threads to measure with (0: all)")->capture_default_str();
+  pr->add_flag("--json", f->json, "print the description (the default without -o)");
+  return {app, [f, ls, pr] { return ls->parsed() ? list(*f) : pr->parsed() ? probe(*f) : check(*f); }};
 }
 
 }  // namespace hearth::cli

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 #include <fstream>
 #include <set>
 #include <utility>
@@ -180,6 +181,22 @@ AcceleratorProfile parse_gpu(const json& v, const std::string& origin, const std
   return g;
 }
 
+// An object of weight type: quantity (cpu_matmul_gflops, cpu_matvec_gbs).
+std::map<DType, double> per_type(Fields& f, const std::string& origin, const std::string& key, Quantity kind,
+                                 double max) {
+  std::map<DType, double> out;
+  const json* m = f.find(key);
+  if (!m) return out;
+  if (!m->is_object()) bad(origin, key, std::string("must be an object of weight type: value, not ") + type_name(*m));
+  Fields per(*m, origin, key + ".");
+  for (auto it = m->begin(); it != m->end(); ++it) {
+    const std::optional<DType> t = dtype_from_name(it.key());
+    if (!t) bad(origin, key + "." + it.key(), "is not a weight type (f32, f16, q8_0, q4_k, ...)");
+    out[*t] = per.quantity(it.key(), false, kind, max, true);
+  }
+  return out;
+}
+
 }  // namespace
 
 double parse_quantity(const std::string& text, Quantity kind, const std::string& key) {
@@ -220,6 +237,10 @@ ParsedProfile parse_device_profile(const std::string& json_text, const std::stri
   d.cpu_model = f.string("cpu_model", false);
   d.cpu_ghz = f.quantity("cpu_frequency", false, Quantity::kGhz, 10, false);
   d.cpu_fp32_gflops = f.quantity("cpu_fp32_gflops", false, Quantity::kGflops, 1e6, false);
+  d.cpu_matmul_gflops = per_type(f, origin, "cpu_matmul_gflops", Quantity::kGflops, 1e7);
+  d.cpu_matvec_gbs = per_type(f, origin, "cpu_matvec_gbs", Quantity::kBandwidthGBs, 1e5);
+  d.cpu_features = f.strings("cpu_features");
+  d.cpu_caches = f.strings("cpu_caches");
   d.memory_bandwidth_gbs = f.quantity("memory_bandwidth", false, Quantity::kBandwidthGBs, 1e5, false);
   d.unified_memory = f.boolean("unified_memory", false, false);
   if (const json* gpus = f.find("gpus")) {

@@ -6,8 +6,11 @@
 // key; an unknown key is a warning.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
+
+#include "core/dtype.h"
 
 namespace hearth::devices {
 
@@ -32,6 +35,15 @@ struct DeviceProfile {
   std::string cpu_model;
   double cpu_ghz = 0;                 // 0: unknown
   double cpu_fp32_gflops = 0;         // the whole CPU; 0: estimated from cores and clock
+  // Measured (hearth device probe): a prompt-sized matmul's GFLOP/s per weight
+  // type on every core; where given, the cost model uses it as it is.
+  std::map<DType, double> cpu_matmul_gflops;
+  // Measured: the GB/s of weights one token's matrix-vector product streams
+  // per weight type from memory (kernel and bandwidth together, as generation
+  // runs them).
+  std::map<DType, double> cpu_matvec_gbs;
+  std::vector<std::string> cpu_features;  // e.g. "avx2", "neon" (informative)
+  std::vector<std::string> cpu_caches;    // e.g. "L2 1 MiB" (informative)
   double memory_bandwidth_gbs = 0;    // system memory read bandwidth; 0: unknown
   bool unified_memory = false;        // the GPU reads system memory without copies
   std::vector<AcceleratorProfile> gpus;

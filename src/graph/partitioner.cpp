@@ -169,10 +169,18 @@ NodeCost node_cost(const Graph& graph, const Node& node, const Workload& w) {
 double node_seconds(const DeviceModel& d, const Graph& graph, const Node& node, const Workload& w) {
   const NodeCost c = node_cost(graph, node, w);
   double rate = d.flops_other;
-  if (node.op == OpKind::kMatMul)
-    rate = is_float_type(graph.weights[static_cast<size_t>(node.weight)].type) ? d.flops_float : d.flops_quant;
+  if (node.op == OpKind::kMatMul) {
+    const DType t = graph.weights[static_cast<size_t>(node.weight)].type;
+    const auto measured = d.matmul_flops.find(t);
+    rate = measured != d.matmul_flops.end() ? measured->second : is_float_type(t) ? d.flops_float : d.flops_quant;
+  }
   const double compute = rate > 0 ? c.flops / rate : kInfinite;
-  const double memory = d.bandwidth > 0 ? c.bytes / d.bandwidth : kInfinite;
+  double bandwidth = d.bandwidth;
+  if (node.op == OpKind::kMatMul) {
+    const auto kernel = d.matvec_bandwidth.find(graph.weights[static_cast<size_t>(node.weight)].type);
+    if (kernel != d.matvec_bandwidth.end()) bandwidth = kernel->second;  // measured streaming from memory
+  }
+  const double memory = bandwidth > 0 ? c.bytes / bandwidth : kInfinite;
   return std::max(compute, memory) + d.node_overhead;
 }
 
@@ -285,10 +293,16 @@ std::vector<DeviceModel> device_models(const devices::DeviceProfile& profile, co
   cpu.flops_float = peak * c.cpu_flops_efficiency;
   cpu.flops_quant = 2.0 * peak * c.cpu_flops_efficiency;  // int8 dot products: twice the f32 lanes
   cpu.flops_other = 0.5 * peak * c.cpu_flops_efficiency;
+  for (const auto& [type, gflops] : profile.cpu_matmul_gflops) cpu.matmul_flops[type] = gflops * 1e9;
+  for (const auto& [type, gbs] : profile.cpu_matvec_gbs) cpu.matvec_bandwidth[type] = gbs * 1e9;
+  // A measured f32 matmul is what the vector float code reaches here: attention
+  // and the element-wise ops run such code.
+  if (const auto f32 = profile.cpu_matmul_gflops.find(DType::kF32); f32 != profile.cpu_matmul_gflops.end())
+    cpu.flops_other = f32->second * 1e9;
   // Without a figure: 6 GB/s per core, a conservative LPDDR4-class guess.
   const double bw = profile.memory_bandwidth_gbs > 0 ? profile.memory_bandwidth_gbs * 1e9 : profile.cpu_cores * 6e9;
   cpu.bandwidth = bw * c.cpu_bandwidth_efficiency;
-  cpu.node_overhead = profile.cpu_cores > 1 ? 3e-6 : 0.5e-6;  // a fork-join of the thread pool
+  cpu.node_overhead = profile.cpu_cores > 1 ? 1e-6 : 0.3e-6;  // a fork-join of the thread pool
   out.push_back(cpu);
 
   for (const devices::AcceleratorProfile& g : profile.gpus) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ struct DeviceModel {
   double flops_float = 0;    // FLOP/s of a matmul with f32/f16/bf16 weights
   double flops_quant = 0;    // FLOP/s of a matmul with quantized weights (integer dot products)
   double flops_other = 0;    // FLOP/s of everything else (element-wise, attention)
+  std::map<DType, double> matmul_flops;  // measured per weight type; takes precedence over the two above
+  std::map<DType, double> matvec_bandwidth;  // measured bytes/s a matvec streams weights from memory at, per type
   double bandwidth = 0;      // bytes/s it reads its weights and activations at
   double node_overhead = 0;  // seconds per node: a kernel launch, a fork-join
   bool all_ops = true;       // runs every op (the CPU); else only those below

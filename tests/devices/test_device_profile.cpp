@@ -101,6 +101,23 @@ TEST(DeviceProfile, UnknownUnitsNameTheKey) {
   EXPECT_NE(e.find("\"memory_size\""), std::string::npos) << e;
 }
 
+TEST(DeviceProfile, MeasuredRatesPerWeightType) {
+  const std::string base = R"({"device_name": "x", "cpu_cores": 2, "memory_size": 4, "gpu_available": false,
+                                "npu_performance": 0, )";
+  const ParsedProfile p =
+      parse_device_profile(base + R"("cpu_matmul_gflops": {"q8_0": 400, "F16": "0.065 TFLOPS"},
+                                     "cpu_matvec_gbs": {"q4_k": "28.8 GB/s"}})", "d");
+  EXPECT_DOUBLE_EQ(p.profile.cpu_matmul_gflops.at(DType::kQ8_0), 400);
+  EXPECT_DOUBLE_EQ(p.profile.cpu_matmul_gflops.at(DType::kF16), 65);
+  EXPECT_DOUBLE_EQ(p.profile.cpu_matvec_gbs.at(DType::kQ4_K), 28.8);
+  std::string e = error_of(base + R"("cpu_matmul_gflops": {"q9_9": 1}})");
+  EXPECT_NE(e.find("\"cpu_matmul_gflops.q9_9\" is not a weight type"), std::string::npos) << e;
+  e = error_of(base + R"("cpu_matvec_gbs": {"q8_0": -3}})");
+  EXPECT_NE(e.find("\"cpu_matvec_gbs.q8_0\""), std::string::npos) << e;
+  e = error_of(base + R"("cpu_matvec_gbs": [1]})");
+  EXPECT_NE(e.find("\"cpu_matvec_gbs\""), std::string::npos) << e;
+}
+
 TEST(DeviceProfile, MissingFieldsAndBadDocuments) {
   std::string e = error_of(R"({"device_name": "x", "cpu_cores": 2, "memory_size": 4, "gpu_available": true})");
   EXPECT_NE(e.find("\"npu_performance\" is missing"), std::string::npos) << e;
