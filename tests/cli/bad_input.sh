@@ -53,6 +53,15 @@ expect "quantize: unknown type" "q9_z.*accepted" quantize "$model" "$tmp/q.gguf"
 expect "quantize: output is the input" "input" quantize "$model" "$model" q8_0
 expect "quantize: no output directory" "no-such-dir" quantize "$model" "$tmp/no-such-dir/q.gguf" q8_0
 expect "quantize: missing type" "type" quantize "$model" "$tmp/q.gguf"
+dev() {  # a device file: the seed's example with one field replaced
+  printf '{"device_name": "d", "cpu_cores": %s, "memory_size": %s, "gpu_available": %s, "npu_performance": 1}' "$1" "$2" "$3" > "$tmp/dev.json"
+}
+dev '"eight"' 16 true; expect "device file: wrong type" '"cpu_cores" must be a whole number' device check "$tmp/dev.json"
+dev -4 16 true; expect "device file: negative core count" '"cpu_cores" must be within' plan --device "$tmp/dev.json"
+dev 8 '"16 parsecs"' true; expect "device file: unknown unit" '"memory_size" has an unknown unit' device check "$tmp/dev.json"
+dev 8 16 1; expect "device file: number for a boolean" '"gpu_available" must be true or false' device check "$tmp/dev.json"
+echo '{"device_name": ' > "$tmp/dev.json"; expect "device file: malformed JSON" 'dev\.json: not valid JSON' device check "$tmp/dev.json"
+expect "device file: missing" 'no-such-device\.json' plan --device "$tmp/no-such-device.json"
 if [[ -n $(find "$tmp" -name 'q.gguf*') ]]; then echo "FAIL quantize left a file behind"; failed=$((failed+1)); fi
 
 echo "$passed passed, $failed failed"

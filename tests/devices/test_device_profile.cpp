@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <random>
 #include <string>
 
 #include "core/error.h"
@@ -152,6 +153,37 @@ TEST(DeviceProfile, EveryBundledProfileParsesAndCitesItsSources) {
     ++n;
   }
   EXPECT_GE(n, 4);
+}
+
+// Mutated descriptions (bytes flipped, dropped, duplicated, truncated) parse
+// or fail with hearth::Error, nothing else.
+TEST(DeviceProfile, MutatedFilesFailCleanly) {
+  const std::string base = std::string(kSeedExample).insert(1, R"("memory_bandwidth": "17 GB/s", "gpus": [{"name": "g",
+      "fp32_gflops": "1 TFLOPS", "backends": ["opencl"]}], "cpu_matmul_gflops": {"q8_0": 100}, )");
+  std::mt19937 rng(17);
+  int errors = 0, parsed = 0;
+  const std::string alphabet = "{}[]\":,.-+e0123456789 aZ\\";
+  for (int trial = 0; trial < 5000; ++trial) {
+    std::string s = base;
+    for (int m = 0; m < 1 + static_cast<int>(rng() % 4); ++m) {
+      const size_t at = rng() % s.size();
+      switch (rng() % 4) {
+        case 0: s[at] = alphabet[rng() % alphabet.size()]; break;
+        case 1: s.erase(at, 1 + rng() % 8); break;
+        case 2: s.insert(at, s.substr(rng() % s.size(), 1 + rng() % 12)); break;
+        default: s.resize(at); break;
+      }
+      if (s.empty()) s = "{";
+    }
+    try {
+      parse_device_profile(s, "mutated.json");
+      ++parsed;
+    } catch (const Error&) {
+      ++errors;
+    }
+  }
+  EXPECT_GT(errors, 0);
+  EXPECT_GT(parsed + errors, 4999);
 }
 
 }  // namespace
