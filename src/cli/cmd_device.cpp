@@ -1,10 +1,12 @@
 // hearth device: device description files. `list` shows the bundled profiles
-// (the repository's devices/ and $HEARTH_HOME/devices), `check` validates one.
+// (the repository's devices/ and $HEARTH_HOME/devices), `check` validates one,
+// `probe` measures this machine (device_probe.cpp).
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,15 @@ nlohmann::ordered_json to_json(const devices::DeviceProfile& d) {
   j["cpu_ghz"] = d.cpu_ghz;
   j["cpu_fp32_gflops"] = d.cpu_fp32_gflops;
   j["memory_bandwidth_gbs"] = d.memory_bandwidth_gbs;
+  j["cpu_features"] = d.cpu_features;
+  j["cpu_caches"] = d.cpu_caches;
+  auto per_type = [](const std::map<DType, double>& m) {
+    nlohmann::ordered_json o = nlohmann::ordered_json::object();
+    for (const auto& [t, v] : m) o[std::string(dtype_name(t))] = v;
+    return o;
+  };
+  j["cpu_matmul_gflops"] = per_type(d.cpu_matmul_gflops);
+  j["cpu_matvec_gbs"] = per_type(d.cpu_matvec_gbs);
   j["unified_memory"] = d.unified_memory;
   j["gpus"] = nlohmann::ordered_json::array();
   for (const auto& g : d.gpus)
