@@ -119,10 +119,9 @@ bool kquant_weight_kernels(DType weight_type, Isa isa, WeightKernels* out) {
 #endif
     case Isa::kNeon:
     case Isa::kNeonDot:
-      if (!isa_supported(isa)) break;
       from_float = quant::quantize_row_q8_k;
       if (weight_type == DType::kQ4_K || weight_type == DType::kQ5_K || weight_type == DType::kQ6_K)
-        dot = isa == Isa::kNeon ? vec_dot_neon(weight_type) : vec_dot_neondot(weight_type);
+        dot = arm_vec_dot(weight_type, isa);
       break;
   }
   if (!dot) return false;

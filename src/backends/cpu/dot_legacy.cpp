@@ -213,9 +213,9 @@ bool legacy_weight_kernels(DType weight_type, Isa isa, WeightKernels* out) {
     case Isa::kNeonDot: {
       // The scalar level's activation converters, with the level's row kernel.
       WeightKernels k;
-      if (!isa_supported(isa) || !scalar_kernels(weight_type, &k)) return false;
-      k.vec_dot = isa == Isa::kNeon ? vec_dot_neon(weight_type) : vec_dot_neondot(weight_type);
-      if (!k.vec_dot) return false;
+      const VecDotFn dot = arm_vec_dot(weight_type, isa);
+      if (!dot || !scalar_kernels(weight_type, &k)) return false;
+      k.vec_dot = dot;
       k.isa = isa;
       *out = k;
       return true;

@@ -21,45 +21,45 @@ namespace {
 inline int8x16_t low_nibbles(uint8x16_t q) { return vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(0x0f))); }
 inline int8x16_t high_nibbles(uint8x16_t q) { return vreinterpretq_s8_u8(vshrq_n_u8(q, 4)); }
 
-// 0x10 in byte i where bit i (of 16 consecutive bits starting at bit 16 * part
-// of qh) is set: the fifth bits of q5_0/q5_1 for elements 16 * part + i.
+// 0x10 in each byte of `bytes` that has the bit of `mask` set (a fifth bit of
+// q5_0/q5_1/q5_K moved to where it joins the low four).
+inline uint8x16_t bit_as_0x10(uint8x16_t bytes, uint8x16_t mask) {
+  return vandq_u8(vtstq_u8(bytes, mask), vdupq_n_u8(0x10));
+}
+
+// The fifth bits of q5_0/q5_1 for elements 16 * part + i: bit 16 * part + i of qh.
 inline uint8x16_t fifth_bits16(uint32_t qh, int part) {
   const uint32_t bits = qh >> (16 * part);
   const uint8x16_t bytes =
       vcombine_u8(vdup_n_u8(static_cast<uint8_t>(bits & 0xff)), vdup_n_u8(static_cast<uint8_t>((bits >> 8) & 0xff)));
   const uint8x16_t lane_bit = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
-  return vandq_u8(vtstq_u8(bytes, lane_bit), vdupq_n_u8(0x10));
+  return bit_as_0x10(bytes, lane_bit);
 }
 
 // The 32 levels of one weight block as two int8 vectors (elements 0..15 and
 // 16..31), for each legacy format; kAffine formats add m_w * s_a per block.
-// Offset 0: the affine formats (q4_1, q5_1), whose blocks keep a min m_w.
+// The nibble formats: q4_0/q4_1, and q5_0/q5_1 whose blocks add fifth bits
+// (qh); offset 0 marks the affine ones (q4_1, q5_1), whose blocks keep a min m_w.
 template <class B, int kOffset>
-struct LevelsQ4 {
+struct LevelsNibbles {
   using Block = B;
   static constexpr bool kAffine = kOffset == 0;
   static void levels(const Block& b, int8x16_t* lo, int8x16_t* hi) {
     const uint8x16_t q = vld1q_u8(b.qs);
-    *lo = vsubq_s8(low_nibbles(q), vdupq_n_s8(kOffset));
-    *hi = vsubq_s8(high_nibbles(q), vdupq_n_s8(kOffset));
+    int8x16_t l = low_nibbles(q), h = high_nibbles(q);
+    if constexpr (requires { b.qh; }) {
+      const uint32_t qh = quant::load_qh(b.qh);
+      l = vorrq_s8(l, vreinterpretq_s8_u8(fifth_bits16(qh, 0)));
+      h = vorrq_s8(h, vreinterpretq_s8_u8(fifth_bits16(qh, 1)));
+    }
+    *lo = vsubq_s8(l, vdupq_n_s8(kOffset));
+    *hi = vsubq_s8(h, vdupq_n_s8(kOffset));
   }
 };
-using LevelsQ4_0 = LevelsQ4<quant::BlockQ4_0, 8>;
-using LevelsQ4_1 = LevelsQ4<quant::BlockQ4_1, 0>;
-
-template <class B, int kOffset>
-struct LevelsQ5 {
-  using Block = B;
-  static constexpr bool kAffine = kOffset == 0;
-  static void levels(const Block& b, int8x16_t* lo, int8x16_t* hi) {
-    const uint8x16_t q = vld1q_u8(b.qs);
-    const uint32_t qh = quant::load_qh(b.qh);
-    *lo = vsubq_s8(vorrq_s8(low_nibbles(q), vreinterpretq_s8_u8(fifth_bits16(qh, 0))), vdupq_n_s8(kOffset));
-    *hi = vsubq_s8(vorrq_s8(high_nibbles(q), vreinterpretq_s8_u8(fifth_bits16(qh, 1))), vdupq_n_s8(kOffset));
-  }
-};
-using LevelsQ5_0 = LevelsQ5<quant::BlockQ5_0, 16>;
-using LevelsQ5_1 = LevelsQ5<quant::BlockQ5_1, 0>;
+using LevelsQ4_0 = LevelsNibbles<quant::BlockQ4_0, 8>;
+using LevelsQ4_1 = LevelsNibbles<quant::BlockQ4_1, 0>;
+using LevelsQ5_0 = LevelsNibbles<quant::BlockQ5_0, 16>;
+using LevelsQ5_1 = LevelsNibbles<quant::BlockQ5_1, 0>;
 
 struct LevelsQ8_0 {
   using Block = quant::BlockQ8_0;
@@ -139,11 +139,10 @@ float vec_dot_q45_k(int64_t n, const void* vw, const void* va) {
         // Bit 4 of element 64c + l is bit 2c of qh[l]; of element 64c + 32 + l, bit 2c + 1.
         const uint8x16_t lo_bit = vdupq_n_u8(static_cast<uint8_t>(1u << (2 * c)));
         const uint8x16_t hi_bit = vdupq_n_u8(static_cast<uint8_t>(2u << (2 * c)));
-        const uint8x16_t ten = vdupq_n_u8(0x10);
-        l0 = vorrq_s8(l0, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh0, lo_bit), ten)));
-        l1 = vorrq_s8(l1, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh1, lo_bit), ten)));
-        h0 = vorrq_s8(h0, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh0, hi_bit), ten)));
-        h1 = vorrq_s8(h1, vreinterpretq_s8_u8(vandq_u8(vtstq_u8(qh1, hi_bit), ten)));
+        l0 = vorrq_s8(l0, vreinterpretq_s8_u8(bit_as_0x10(qh0, lo_bit)));
+        l1 = vorrq_s8(l1, vreinterpretq_s8_u8(bit_as_0x10(qh1, lo_bit)));
+        h0 = vorrq_s8(h0, vreinterpretq_s8_u8(bit_as_0x10(qh0, hi_bit)));
+        h1 = vorrq_s8(h1, vreinterpretq_s8_u8(bit_as_0x10(qh1, hi_bit)));
       }
       const int8_t* y = a[b].qs + 64 * c;
       const int32x4_t lo = dot_i8x16(dot_i8x16(vdupq_n_s32(0), l0, vld1q_s8(y)), l1, vld1q_s8(y + 16));

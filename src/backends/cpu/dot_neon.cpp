@@ -3,6 +3,15 @@
 // pairwise add as their 16-byte integer dot.
 #include "backends/cpu/dot_neon.h"
 
+namespace hearth::cpu {
+
+VecDotFn arm_vec_dot(DType weight_type, Isa isa) {
+  if ((isa != Isa::kNeon && isa != Isa::kNeonDot) || !isa_supported(isa)) return nullptr;
+  return isa == Isa::kNeon ? vec_dot_neon(weight_type) : vec_dot_neondot(weight_type);
+}
+
+}  // namespace hearth::cpu
+
 #if defined(__aarch64__)
 
 #include <arm_neon.h>

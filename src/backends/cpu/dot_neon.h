@@ -7,8 +7,13 @@
 
 namespace hearth::cpu {
 
-// The kernel for a weight type at this level, or null (none written, or not an
-// aarch64 build). Call these only where isa_supported() says the level runs.
+// The row kernel for a weight type at an aarch64 level (kNeon, kNeonDot), or
+// null: another level, one this CPU lacks, no kernel written, or not an
+// aarch64 build.
+VecDotFn arm_vec_dot(DType weight_type, Isa isa);
+
+// The two levels' kernels (dot_neon.cpp, dot_neondot.cpp); arm_vec_dot is
+// the one to call: it checks that the CPU runs the level.
 VecDotFn vec_dot_neon(DType weight_type);
 VecDotFn vec_dot_neondot(DType weight_type);
 

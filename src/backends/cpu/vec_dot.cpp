@@ -25,8 +25,7 @@ WeightKernels weight_kernels(DType weight_type, Isa isa) {
     for (int below = level - 1; !k.tile_dot && below >= 0; --below) {
       WeightKernels lower;
       if (isa_supported(static_cast<Isa>(below)) && kernels_at(weight_type, static_cast<Isa>(below), &lower) &&
-          lower.tile_dot &&
-          lower.act_type == k.act_type) {
+          lower.tile_dot && lower.act_type == k.act_type) {
         k.tile_dot = lower.tile_dot;
         k.tile_rows = lower.tile_rows;
         k.tile_cols = lower.tile_cols;
