@@ -50,8 +50,8 @@ std::vector<std::string> caches() {
 
 std::vector<std::string> features() {
   std::vector<std::string> out;
-  for (Isa isa : {Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot})
-    if (isa_supported(isa)) out.push_back(isa_name(isa));
+  for (Isa isa : kAllIsas)
+    if (isa != Isa::kScalar && isa_supported(isa)) out.push_back(isa_name(isa));
   return out;
 }
 

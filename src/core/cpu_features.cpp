@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -49,13 +50,13 @@ CpuFeatures detect() {
 // The level HEARTH_ISA names; `fallback` for an unset or unknown name.
 Isa isa_from_name(const char* name, Isa fallback) {
   if (!name) return fallback;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot})
+  for (Isa isa : kAllIsas)
     if (!std::strcmp(name, isa_name(isa))) return isa;
   return fallback;
 }
 
 Isa detect_best() {
-  const Isa cap = isa_from_name(std::getenv("HEARTH_ISA"), Isa::kNeonDot);
+  const Isa cap = isa_from_name(std::getenv("HEARTH_ISA"), std::end(kAllIsas)[-1]);
   for (int level = static_cast<int>(cap); level > 0; --level)
     if (isa_supported(static_cast<Isa>(level))) return static_cast<Isa>(level);
   return Isa::kScalar;

@@ -10,6 +10,8 @@ namespace hearth {
 // neondot) and scalar, which every CPU has. A CPU supports no level of the
 // other architecture, so walking down from any level skips them.
 enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3, kNeon = 4, kNeonDot = 5 };
+// Every level, lowest first.
+inline constexpr Isa kAllIsas[] = {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot};
 
 struct CpuFeatures {
   // x86-64

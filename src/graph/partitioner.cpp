@@ -100,6 +100,14 @@ class MaxFlow {
   std::vector<int> it_;
 };
 
+// The node that writes each value (-1: none, a graph input).
+std::vector<int32_t> producers(const Graph& graph) {
+  std::vector<int32_t> producer(graph.values.size(), -1);
+  for (size_t i = 0; i < graph.nodes.size(); ++i)
+    if (graph.nodes[i].out >= 0) producer[static_cast<size_t>(graph.nodes[i].out)] = static_cast<int32_t>(i);
+  return producer;
+}
+
 int64_t rows_of(const Value& v, const Workload& w) { return v.rows == Rows::kTokens ? w.tokens : w.outputs; }
 
 double copy_seconds(const DeviceModel& accelerator, double bytes) {
@@ -168,27 +176,22 @@ NodeCost node_cost(const Graph& graph, const Node& node, const Workload& w) {
 
 double node_seconds(const DeviceModel& d, const Graph& graph, const Node& node, const Workload& w) {
   const NodeCost c = node_cost(graph, node, w);
-  double rate = d.flops_other;
+  double rate = d.flops_other, bandwidth = d.bandwidth;
   if (node.op == OpKind::kMatMul) {
     const DType t = graph.weights[static_cast<size_t>(node.weight)].type;
     const auto measured = d.matmul_flops.find(t);
     rate = measured != d.matmul_flops.end() ? measured->second : is_float_type(t) ? d.flops_float : d.flops_quant;
+    const auto streaming = d.matvec_bandwidth.find(t);  // measured streaming from memory
+    if (streaming != d.matvec_bandwidth.end()) bandwidth = streaming->second;
   }
   const double compute = rate > 0 ? c.flops / rate : kInfinite;
-  double bandwidth = d.bandwidth;
-  if (node.op == OpKind::kMatMul) {
-    const auto kernel = d.matvec_bandwidth.find(graph.weights[static_cast<size_t>(node.weight)].type);
-    if (kernel != d.matvec_bandwidth.end()) bandwidth = kernel->second;  // measured streaming from memory
-  }
   const double memory = bandwidth > 0 ? c.bytes / bandwidth : kInfinite;
   return std::max(compute, memory) + d.node_overhead;
 }
 
 double placement_cost(const Graph& graph, const std::vector<DeviceModel>& devices, const Workload& w,
                       const std::vector<int>& device) {
-  std::vector<int32_t> producer(graph.values.size(), -1);
-  for (size_t i = 0; i < graph.nodes.size(); ++i)
-    if (graph.nodes[i].out >= 0) producer[static_cast<size_t>(graph.nodes[i].out)] = static_cast<int32_t>(i);
+  const std::vector<int32_t> producer = producers(graph);
   double total = 0;
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     const Node& node = graph.nodes[i];
@@ -212,9 +215,12 @@ Placement partition(const Graph& graph, const std::vector<DeviceModel>& devices,
   const int n = static_cast<int>(graph.nodes.size());
   Placement p;
   p.device.assign(static_cast<size_t>(n), 0);
-  std::vector<int32_t> producer(graph.values.size(), -1);
-  for (int i = 0; i < n; ++i)
-    if (graph.nodes[static_cast<size_t>(i)].out >= 0) producer[static_cast<size_t>(graph.nodes[static_cast<size_t>(i)].out)] = i;
+  const std::vector<int32_t> producer = producers(graph);
+  // Each node's time on each device, computed once for the cut and the totals.
+  std::vector<std::vector<double>> seconds(devices.size(), std::vector<double>(static_cast<size_t>(n)));
+  for (size_t d = 0; d < devices.size(); ++d)
+    for (int i = 0; i < n; ++i)
+      seconds[d][static_cast<size_t>(i)] = node_seconds(devices[d], graph, graph.nodes[static_cast<size_t>(i)], w);
 
   if (devices.size() == 2) {
     const DeviceModel& acc = devices[1];
@@ -223,10 +229,10 @@ Placement partition(const Graph& graph, const std::vector<DeviceModel>& devices,
     std::map<int32_t, std::vector<int>> cache_nodes;  // layer -> store and attention nodes
     for (int i = 0; i < n; ++i) {
       const Node& node = graph.nodes[static_cast<size_t>(i)];
-      double on_acc = acc.supports(node, graph) ? node_seconds(acc, graph, node, w) : kInfinite;
+      double on_acc = acc.supports(node, graph) ? seconds[1][static_cast<size_t>(i)] : kInfinite;
       if (node.out >= 0 && node.out == graph.logits) on_acc += copy_seconds(acc, value_bytes(graph, node.out, w));
       flow.add_edge(s, i, on_acc);
-      flow.add_edge(i, t, node_seconds(devices[0], graph, node, w));
+      flow.add_edge(i, t, seconds[0][static_cast<size_t>(i)]);
       for (int32_t in : node.in) {
         if (in < 0 || producer[static_cast<size_t>(in)] < 0) continue;
         const double c = copy_seconds(acc, value_bytes(graph, in, w));
@@ -252,7 +258,7 @@ Placement partition(const Graph& graph, const std::vector<DeviceModel>& devices,
   for (int i = 0; i < n; ++i) {
     const Node& node = graph.nodes[static_cast<size_t>(i)];
     const int d = p.device[static_cast<size_t>(i)];
-    p.compute_seconds[static_cast<size_t>(d)] += node_seconds(devices[static_cast<size_t>(d)], graph, node, w);
+    p.compute_seconds[static_cast<size_t>(d)] += seconds[static_cast<size_t>(d)][static_cast<size_t>(i)];
     if (p.runs.empty() || p.runs.back().device != d) p.runs.push_back({d, i, i});
     p.runs.back().last = i;
     if (node.weight >= 0) {
