@@ -83,6 +83,14 @@ int run(const RunFlags& f) {
                     {"generate_tokens_per_s", per_second(r.tokens.size(), r.generate_ms)}};
     j["timings"]["time_to_first_token_ms"] = load_ms + r.prompt_ms;
     j["threads"] = session->n_threads();
+    if (const graph::DeviceExecutor* d = session->executor().device())
+      j["offload"] = {{"device", d->device_info().name},
+                      {"platform", d->device_info().platform},
+                      {"nodes_on_device", d->nodes_on_device()},
+                      {"nodes", session->executor().graph().nodes.size()},
+                      {"uploads_per_pass", d->uploads_per_pass()},
+                      {"downloads_per_pass", d->downloads_per_pass()},
+                      {"device_weight_bytes", d->memory().weights}};
     if (f.memory_report) j["memory"] = runtime::memory_report_json(runtime::memory_report(*session));
     // Generated text may end inside a UTF-8 sequence (the token budget ran out
     // mid-character): JSON gets U+FFFD there instead of an exception.

@@ -31,6 +31,8 @@ struct GenerationFlags {
   float frequency_penalty = 0.0f;
   std::optional<uint64_t> seed;
   MemoryFlags memory;
+  std::string device_file;  // a device description: run the graph split across its CPU and OpenCL device
+  int opencl_device = -1;   // which OpenCL device (-1: the first GPU, else the first)
 };
 
 void add_generation_flags(CLI::App* app, GenerationFlags& flags);

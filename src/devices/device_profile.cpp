@@ -22,7 +22,7 @@ struct UnitScale {
   double scale;      // to the kind's base unit
 };
 
-// Base units: GB (10^9 bytes), GB/s, TOPS, GFLOP/s, GHz, W.
+// Base units: GB (10^9 bytes), GB/s, TOPS, GFLOP/s, GHz, W, microseconds.
 const std::vector<UnitScale>& units(Quantity kind) {
   static const std::vector<UnitScale> bytes = {{"b", 1e-9},         {"kb", 1e-6},
                                                {"mb", 1e-3},        {"gb", 1},
@@ -35,6 +35,7 @@ const std::vector<UnitScale>& units(Quantity kind) {
   static const std::vector<UnitScale> gflops = {{"gflops", 1}, {"gflop/s", 1}, {"tflops", 1e3}, {"tflop/s", 1e3}};
   static const std::vector<UnitScale> ghz = {{"mhz", 1e-3}, {"ghz", 1}};
   static const std::vector<UnitScale> watts = {{"w", 1}, {"mw", 1e-3}};
+  static const std::vector<UnitScale> micros = {{"ns", 1e-3}, {"us", 1}, {"ms", 1e3}};
   switch (kind) {
     case Quantity::kBytesGB: return bytes;
     case Quantity::kBandwidthGBs: return bandwidth;
@@ -42,6 +43,7 @@ const std::vector<UnitScale>& units(Quantity kind) {
     case Quantity::kGflops: return gflops;
     case Quantity::kGhz: return ghz;
     case Quantity::kWatts: return watts;
+    case Quantity::kMicroseconds: return micros;
   }
   return bytes;
 }
@@ -54,6 +56,7 @@ const char* base_unit(Quantity kind) {
     case Quantity::kGflops: return "GFLOP/s";
     case Quantity::kGhz: return "GHz";
     case Quantity::kWatts: return "W";
+    case Quantity::kMicroseconds: return "us";
   }
   return "";
 }
@@ -166,6 +169,9 @@ class Fields {
   std::set<std::string> used_;
 };
 
+std::map<DType, double> per_type(Fields& f, const std::string& origin, const std::string& prefix,
+                                 const std::string& key, Quantity kind, double max);
+
 AcceleratorProfile parse_gpu(const json& v, const std::string& origin, const std::string& prefix,
                              std::vector<std::string>* warnings) {
   if (!v.is_object()) bad(origin, prefix, std::string("must be an object, not ") + type_name(v));
@@ -177,21 +183,27 @@ AcceleratorProfile parse_gpu(const json& v, const std::string& origin, const std
   g.int8_tops = f.quantity("int8_tops", false, Quantity::kTops, 1e5, false);
   g.memory_bandwidth_gbs = f.quantity("memory_bandwidth", false, Quantity::kBandwidthGBs, 1e5, false);
   g.backends = f.strings("backends");
+  g.matmul_gflops = per_type(f, origin, prefix + ".", "matmul_gflops", Quantity::kGflops, 1e7);
+  g.matvec_gbs = per_type(f, origin, prefix + ".", "matvec_gbs", Quantity::kBandwidthGBs, 1e5);
+  g.launch_overhead_us = f.quantity("launch_overhead", false, Quantity::kMicroseconds, 1e6, false);
+  g.copy_bandwidth_gbs = f.quantity("copy_bandwidth", false, Quantity::kBandwidthGBs, 1e5, false);
   f.warn_unknown(warnings);
   return g;
 }
 
-// An object of weight type: quantity (cpu_matmul_gflops, cpu_matvec_gbs).
-std::map<DType, double> per_type(Fields& f, const std::string& origin, const std::string& key, Quantity kind,
-                                 double max) {
+// An object of weight type: quantity (cpu_matmul_gflops, gpus[i].matvec_gbs, ...);
+// prefix names the object holding it in messages.
+std::map<DType, double> per_type(Fields& f, const std::string& origin, const std::string& prefix,
+                                 const std::string& key, Quantity kind, double max) {
   std::map<DType, double> out;
   const json* m = f.find(key);
   if (!m) return out;
-  if (!m->is_object()) bad(origin, key, std::string("must be an object of weight type: value, not ") + type_name(*m));
-  Fields per(*m, origin, key + ".");
+  const std::string shown = prefix + key;
+  if (!m->is_object()) bad(origin, shown, std::string("must be an object of weight type: value, not ") + type_name(*m));
+  Fields per(*m, origin, shown + ".");
   for (auto it = m->begin(); it != m->end(); ++it) {
     const std::optional<DType> t = dtype_from_name(it.key());
-    if (!t) bad(origin, key + "." + it.key(), "is not a weight type (f32, f16, q8_0, q4_k, ...)");
+    if (!t) bad(origin, shown + "." + it.key(), "is not a weight type (f32, f16, q8_0, q4_k, ...)");
     out[*t] = per.quantity(it.key(), false, kind, max, true);
   }
   return out;
@@ -237,8 +249,8 @@ ParsedProfile parse_device_profile(const std::string& json_text, const std::stri
   d.cpu_model = f.string("cpu_model", false);
   d.cpu_ghz = f.quantity("cpu_frequency", false, Quantity::kGhz, 10, false);
   d.cpu_fp32_gflops = f.quantity("cpu_fp32_gflops", false, Quantity::kGflops, 1e6, false);
-  d.cpu_matmul_gflops = per_type(f, origin, "cpu_matmul_gflops", Quantity::kGflops, 1e7);
-  d.cpu_matvec_gbs = per_type(f, origin, "cpu_matvec_gbs", Quantity::kBandwidthGBs, 1e5);
+  d.cpu_matmul_gflops = per_type(f, origin, "", "cpu_matmul_gflops", Quantity::kGflops, 1e7);
+  d.cpu_matvec_gbs = per_type(f, origin, "", "cpu_matvec_gbs", Quantity::kBandwidthGBs, 1e5);
   d.cpu_features = f.strings("cpu_features");
   d.cpu_caches = f.strings("cpu_caches");
   d.memory_bandwidth_gbs = f.quantity("memory_bandwidth", false, Quantity::kBandwidthGBs, 1e5, false);

@@ -22,6 +22,11 @@ struct AcceleratorProfile {
   double int8_tops = 0;           // 0: unknown
   double memory_bandwidth_gbs = 0;  // its own memory; 0: shares the system memory
   std::vector<std::string> backends;  // "opencl", "cuda", "metal", "vulkan", ...
+  // Measured (hearth device probe, through Hearth's own kernels on the device):
+  std::map<DType, double> matmul_gflops;  // a prompt-sized matmul per weight type
+  std::map<DType, double> matvec_gbs;     // weight GB/s of a 1-token matvec per weight type
+  double launch_overhead_us = 0;          // launch_overhead: a queued kernel's fixed cost; 0: unknown
+  double copy_bandwidth_gbs = 0;          // host <-> device copies; 0: unknown
 };
 
 struct DeviceProfile {
@@ -66,7 +71,7 @@ ParsedProfile load_device_profile(const std::string& path);
 
 // A quantity written as a number (in the key's default unit) or as a string
 // "<number> <unit>": the value in `unit`. For tests and the CLI.
-enum class Quantity { kBytesGB, kBandwidthGBs, kTops, kGflops, kGhz, kWatts };
+enum class Quantity { kBytesGB, kBandwidthGBs, kTops, kGflops, kGhz, kWatts, kMicroseconds };
 double parse_quantity(const std::string& text, Quantity kind, const std::string& key);
 
 }  // namespace hearth::devices

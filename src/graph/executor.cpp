@@ -76,7 +76,8 @@ ExecutorMemory Executor::memory_needed(const Graph& g, int64_t max_tokens, int64
           static_cast<int64_t>(scratch_bytes_for(g, max_tokens, max_context, std::max(1, n_threads)))};
 }
 
-Executor::Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool* pool, int64_t max_outputs)
+Executor::Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool* pool, int64_t max_outputs,
+                   Offload offload)
     : graph_(std::move(g)),
       max_tokens_(max_tokens),
       max_outputs_(max_outputs > 0 ? std::min(max_outputs, max_tokens) : max_tokens),
@@ -88,6 +89,8 @@ Executor::Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool*
     throw Error(ErrorCode::kUnsupported, "key and value caches of different widths are not supported");
   plan_ = plan_memory(graph_, max_tokens_, max_outputs_);
   scratch_bytes_ = scratch_bytes_for(graph_, max_tokens, max_context, pool ? pool->size() : 1);
+  if (offload.device)
+    device_ = std::make_unique<DeviceExecutor>(graph_, plan_.arena_bytes, max_tokens_, std::move(offload));
   group_matmuls();
   attention_jobs_.reserve(static_cast<size_t>(max_tokens_));  // at most one sequence per row
   arena_ = aligned_alloc_bytes(static_cast<size_t>(plan_.arena_bytes), "activation arena");
@@ -137,7 +140,16 @@ const float* Executor::run(const Batch& batch) {
   if (next_row != batch.n_tokens)
     throw Error(ErrorCode::kInvalidArgument, "batch sequences must cover its rows in order, each with tokens");
   const std::vector<Node>& nodes = graph_.nodes;
+  if (device_) device_->begin_pass(batch);
   for (size_t i = 0; i < nodes.size();) {
+    if (device_) {
+      device_->copy_inputs(i, arena_, batch);
+      if (device_->on_device(i)) {
+        device_->run(i, batch);
+        ++i;
+        continue;
+      }
+    }
     if (matmul_group_[i] > 1) {
       run_matmul_group(i, batch);
       i += static_cast<size_t>(matmul_group_[i]);
@@ -146,6 +158,7 @@ const float* Executor::run(const Batch& batch) {
       ++i;
     }
   }
+  if (device_) device_->end_pass(arena_, batch);
   return value(graph_.logits);
 }
 
@@ -156,10 +169,11 @@ void Executor::group_matmuls() {
   matmul_group_.assign(nodes.size(), 1);
   constexpr int kMaxGroup = 8;
   for (size_t i = 0; i < nodes.size(); ++i) {
-    if (nodes[i].op != OpKind::kMatMul) continue;
+    if (nodes[i].op != OpKind::kMatMul || (device_ && device_->on_device(i))) continue;
     const DType first = graph_.weights[nodes[i].weight].type;
     size_t j = i + 1;
     while (j < nodes.size() && j - i < kMaxGroup && nodes[j].op == OpKind::kMatMul &&
+           !(device_ && device_->on_device(j)) &&
            nodes[j].in[0] == nodes[i].in[0] && nodes[j].out != nodes[i].in[0] &&
            graph_.weights[nodes[j].weight].cols == graph_.weights[nodes[i].weight].cols &&
            cpu::matmul_share_input(first, graph_.weights[nodes[j].weight].type))

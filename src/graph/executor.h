@@ -10,6 +10,7 @@
 
 #include "backends/cpu/ops.h"
 #include "core/function_ref.h"
+#include "graph/device_executor.h"
 #include "graph/graph.h"
 #include "graph/memory_planner.h"
 
@@ -68,6 +69,7 @@ struct ExecutorMemory {
   int64_t arena = 0;
   int64_t arena_naive = 0;
   int64_t scratch = 0;
+  DeviceMemory device;  // on the OpenCL device, when nodes run there
 };
 
 class Executor {
@@ -77,8 +79,10 @@ class Executor {
                                       int64_t max_outputs = 0);
 
   // Plans the arena of g for batches of up to max_tokens tokens, of which up to
-  // max_outputs (0: max_tokens) want logits.
-  Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool* pool, int64_t max_outputs = 0);
+  // max_outputs (0: max_tokens) want logits. With an offload, the nodes it
+  // marks run on its OpenCL device and the rest here.
+  Executor(Graph g, int64_t max_tokens, int64_t max_context, ThreadPool* pool, int64_t max_outputs = 0,
+           Offload offload = {});
   ~Executor();
 
   // Runs one forward pass; returns n_outputs rows of logits (valid until the next run).
@@ -89,7 +93,11 @@ class Executor {
   const ArenaPlan& plan() const { return plan_; }
   int64_t max_tokens() const { return max_tokens_; }
   int64_t scratch_bytes() const { return static_cast<int64_t>(scratch_bytes_); }
-  ExecutorMemory memory() const { return {plan_.arena_bytes, plan_.naive_bytes, scratch_bytes()}; }
+  ExecutorMemory memory() const {
+    return {plan_.arena_bytes, plan_.naive_bytes, scratch_bytes(), device_ ? device_->memory() : DeviceMemory{}};
+  }
+  // The device part of each pass; null when everything runs on the CPU.
+  const DeviceExecutor* device() const { return device_.get(); }
   int64_t n_vocab() const { return graph_.values[graph_.logits].cols; }
 
  private:
@@ -112,6 +120,7 @@ class Executor {
   uint8_t* arena_ = nullptr;
   uint8_t* scratch_ = nullptr;
   size_t scratch_bytes_ = 0;
+  std::unique_ptr<DeviceExecutor> device_;
 };
 
 }  // namespace hearth::graph

@@ -6,6 +6,7 @@
 #include <queue>
 #include <utility>
 
+#include "backends/opencl/opencl_device.h"
 #include "core/error.h"
 
 namespace hearth::graph {
@@ -318,19 +319,31 @@ std::vector<DeviceModel> device_models(const devices::DeviceProfile& profile, co
     DeviceModel gpu;
     gpu.name = g.name.empty() ? "gpu" : g.name;
     gpu.all_ops = false;
-    // The op set of Hearth's OpenCL backend (issue: matmul F32/F16/Q8_0/Q4_0, element-wise, norm, RoPE).
+    // The op set of Hearth's OpenCL backend (graph/device_executor: device_runs).
     gpu.ops = {OpKind::kMatMul, OpKind::kRmsNorm, OpKind::kAdd,    OpKind::kMul,
                OpKind::kAddBias, OpKind::kScale,  OpKind::kRope, OpKind::kSwiGlu, OpKind::kGeGlu};
-    gpu.matmul_types = {DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0};
+    for (const DType t : {DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0})
+      if (opencl::Device::supports_matmul(t)) gpu.matmul_types.insert(t);
     const double fp32 = g.fp32_gflops * 1e9 * c.gpu_flops_efficiency;
     gpu.flops_float = (g.fp16_gflops > 0 ? g.fp16_gflops * 1e9 * c.gpu_flops_efficiency : fp32);
     gpu.flops_quant = fp32;  // blocks are dequantized to floats in the kernel
     gpu.flops_other = fp32;
     gpu.unified_memory = profile.unified_memory || g.memory_bandwidth_gbs <= 0;
     gpu.bandwidth = (g.memory_bandwidth_gbs > 0 ? g.memory_bandwidth_gbs * 1e9 : bw) * c.gpu_bandwidth_efficiency;
-    gpu.node_overhead = 8e-6;  // an enqueued kernel
+    gpu.node_overhead = g.launch_overhead_us > 0 ? g.launch_overhead_us * 1e-6 : 8e-6;  // an enqueued kernel
     gpu.copy_bandwidth = 12e9;  // PCIe, when memory is not shared
     gpu.copy_latency = gpu.unified_memory ? 5e-6 : 15e-6;
+    for (const auto& [type, gflops] : g.matmul_gflops) gpu.matmul_flops[type] = gflops * 1e9;
+    for (const auto& [type, gbs] : g.matvec_gbs) gpu.matvec_bandwidth[type] = gbs * 1e9;
+    if (const auto f32 = g.matmul_gflops.find(DType::kF32); f32 != g.matmul_gflops.end())
+      gpu.flops_other = f32->second * 1e9;
+    if (g.copy_bandwidth_gbs > 0) {
+      // Measured copies: the backend copies between its buffers and the host's
+      // even where memory is shared, so they cost bytes, not only a sync.
+      gpu.unified_memory = false;
+      gpu.copy_bandwidth = g.copy_bandwidth_gbs * 1e9;
+      gpu.copy_latency = gpu.node_overhead;
+    }
     out.push_back(gpu);
     break;
   }

@@ -63,7 +63,8 @@ Session::Session(std::shared_ptr<const models::Model> model, const SessionOption
       n_batch_(shape.n_batch),
       pool_(shape.n_threads),
       kv_(own_or_shared_pool(*model_, options, n_ctx_), n_ctx_) {
-  executor_ = std::make_unique<graph::Executor>(model_->graph(), n_batch_, n_ctx_, &pool_, shape.max_outputs);
+  executor_ = std::make_unique<graph::Executor>(model_->graph(), n_batch_, n_ctx_, &pool_, shape.max_outputs,
+                                                options.offload);
   history_.reserve(static_cast<size_t>(n_ctx_));
   positions_.resize(static_cast<size_t>(n_batch_));
 }

@@ -25,6 +25,8 @@ struct SessionOptions {
   // A pool shared with other sessions of the same model; null: the session gets
   // its own, with room for n_ctx positions.
   std::shared_ptr<KvPool> kv_pool;
+  // Nodes to run on an OpenCL device (runtime/device_placement); none: all on the CPU.
+  graph::Offload offload;
 };
 
 // The context a session gets for a requested n_ctx (0: the model's training

@@ -119,6 +119,29 @@ TEST(DeviceProfile, MeasuredRatesPerWeightType) {
   EXPECT_NE(e.find("\"cpu_matvec_gbs\""), std::string::npos) << e;
 }
 
+TEST(DeviceProfile, MeasuredAcceleratorRates) {
+  const std::string base = R"({"device_name": "x", "cpu_cores": 2, "memory_size": 4, "gpu_available": true,
+                                "npu_performance": 0, "gpus": [{"name": "cl", "fp32_gflops": 30, "backends": ["opencl"], )";
+  const ParsedProfile p = parse_device_profile(
+      base + R"("matmul_gflops": {"q4_1": 12.5}, "matvec_gbs": {"q8_0": "9 GB/s"}, "launch_overhead": "0.02 ms",
+               "copy_bandwidth": "6 GB/s"}]})",
+      "d");
+  ASSERT_EQ(p.profile.gpus.size(), 1u);
+  const AcceleratorProfile& g = p.profile.gpus[0];
+  EXPECT_DOUBLE_EQ(g.matmul_gflops.at(DType::kQ4_1), 12.5);
+  EXPECT_DOUBLE_EQ(g.matvec_gbs.at(DType::kQ8_0), 9);
+  EXPECT_DOUBLE_EQ(g.launch_overhead_us, 20);
+  EXPECT_DOUBLE_EQ(g.copy_bandwidth_gbs, 6);
+  EXPECT_TRUE(p.warnings.empty());
+  std::string e = error_of(base + R"("matmul_gflops": {"q9": 1}}]})");
+  EXPECT_NE(e.find("\"gpus[0].matmul_gflops.q9\" is not a weight type"), std::string::npos) << e;
+  e = error_of(base + R"("launch_overhead": "3 parsecs"}]})");
+  EXPECT_NE(e.find("gpus[0].launch_overhead"), std::string::npos) << e;
+  EXPECT_NE(e.find("parsecs"), std::string::npos) << e;
+  e = error_of(base + R"("copy_bandwidth": true}]})");
+  EXPECT_NE(e.find("\"gpus[0].copy_bandwidth\" must be a number"), std::string::npos) << e;
+}
+
 TEST(DeviceProfile, MissingFieldsAndBadDocuments) {
   std::string e = error_of(R"({"device_name": "x", "cpu_cores": 2, "memory_size": 4, "gpu_available": true})");
   EXPECT_NE(e.find("\"npu_performance\" is missing"), std::string::npos) << e;
