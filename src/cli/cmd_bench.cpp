@@ -10,6 +10,7 @@
 
 #include "backends/cpu/memory_bandwidth.h"
 #include "cli/commands.h"
+#include "cli/device_flags.h"
 #include "cli/memory_flags.h"
 #include "core/cpu_features.h"
 #include "runtime/benchmark.h"
@@ -25,6 +26,7 @@ struct BenchFlags {
   bool memory = false;
   int parallel = 0;
   MemoryFlags memory_flags;
+  DeviceFlags device;
 };
 
 // The type most of the weight bytes are in: what "Q4_K" means for a model
@@ -53,6 +55,7 @@ nlohmann::ordered_json series_json(const runtime::BenchSeries& s) {
 int bench(const BenchFlags& f) {
   auto model = load_model(f.model, f.memory_flags);
   runtime::BenchOptions o = f.options;
+  o.offload = offload_from_flags(*model, f.device, std::max<int64_t>(o.n_prompt, 16 + o.n_gen));
   runtime::SessionOptions session_options = runtime::bench_session_options(*model, o);
   apply_memory_flags(*model, f.memory_flags, session_options);
   o.kv_type = session_options.kv_type;
@@ -88,6 +91,10 @@ int bench(const BenchFlags& f) {
     j["weight_bytes"] = model->weight_bytes();
     j["threads"] = r.n_threads;
     j["isa"] = isa_name(best_isa());
+    if (o.offload.device)
+      j["offload"] = {{"device", o.offload.device->info().name},
+                      {"nodes_on_device", std::count(o.offload.on_device.begin(), o.offload.on_device.end(), 1)},
+                      {"nodes", g.nodes.size()}};
     j["n_prompt"] = o.n_prompt;
     j["n_gen"] = o.n_gen;
     j["reps"] = o.reps;
@@ -153,6 +160,7 @@ Command add_bench_command(CLI::App& root) {
                   "also measure generation of N sequences decoded together (aggregate tok/s)");
   app->add_flag("--memory", flags->memory, "report where the memory went (weights, arena, KV pool, peak RSS)");
   add_memory_flags(app, flags->memory_flags);
+  add_device_flags(app, flags->device);
   return {app, [flags] { return bench(*flags); }};
 }
 

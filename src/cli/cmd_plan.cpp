@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "devices/device_profile.h"
 #include "graph/partitioner.h"
+#include "runtime/device_placement.h"
 #include "models/model.h"
 
 namespace hearth::cli {
@@ -26,6 +27,7 @@ struct PlanFlags {
   std::string device;
   int64_t prompt = 512;
   int64_t context = 256;
+  std::string offload = "auto";
   bool json = false;
 };
 
@@ -79,8 +81,11 @@ int plan(const PlanFlags& f) {
   // Generation: one token against a cache of `context`; a prompt: p tokens whose
   // queries see p/2 positions on average.
   const graph::Workload gen{1, f.context, 1}, pp{f.prompt, std::max<int64_t>(1, f.prompt / 2), 1};
-  const graph::Placement gen_plan = graph::partition(g, devices, gen);
-  const graph::Placement pp_plan = graph::partition(g, devices, pp);
+  // One placement serves both phases, as `hearth run --device` executes it: the
+  // one chosen for generation.
+  const std::vector<int> assignment = runtime::choose_devices(g, devices, gen, runtime::parse_offload_mode(f.offload));
+  const graph::Placement gen_plan = graph::evaluate_placement(g, devices, gen, assignment);
+  const graph::Placement pp_plan = graph::evaluate_placement(g, devices, pp, assignment);
   const double gen_cpu = graph::partition(g, cpu_only, gen).total_seconds;
   const double pp_cpu = graph::partition(g, cpu_only, pp).total_seconds / static_cast<double>(f.prompt);
 
@@ -144,6 +149,9 @@ Command add_plan_command(CLI::App& root) {
   app->add_option("--device", f->device, "a device description file (docs/device-profiles.md)")->required();
   app->add_option("-p,--n-prompt", f->prompt, "prompt tokens for the prompt prediction")->capture_default_str();
   app->add_option("-c,--context", f->context, "cache length for the generation prediction")->capture_default_str();
+  app->add_option("--offload", f->offload,
+                  "auto (the partitioner places ops) or all (every op the OpenCL backend runs goes to the accelerator)")
+      ->capture_default_str();
   app->add_flag("--json", f->json, "print one JSON object");
   return {app, [f] { return plan(*f); }};
 }

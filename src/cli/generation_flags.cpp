@@ -1,13 +1,10 @@
 #include "cli/generation_flags.h"
 
 #include <chrono>
-#include <cstdio>
 #include <thread>
 
 #include "core/error.h"
-#include "devices/device_profile.h"
 #include "models/model.h"
-#include "runtime/device_placement.h"
 
 namespace hearth::cli {
 
@@ -26,12 +23,7 @@ void add_generation_flags(CLI::App* app, GenerationFlags& f) {
   app->add_option("--presence-penalty", f.presence_penalty, "subtract from tokens already present")->capture_default_str();
   app->add_option("--frequency-penalty", f.frequency_penalty, "subtract per occurrence")->capture_default_str();
   app->add_option("--seed", f.seed, "random seed (default: from the clock; printed with --json)");
-  app->add_option("--device", f.device_file,
-                  "device description (JSON): split the graph between its CPU and its OpenCL accelerator as "
-                  "`hearth plan` does, and run it so");
-  app->add_option("--opencl-device", f.opencl_device,
-                  "with --device: the OpenCL device to use, by index (`hearth device probe` lists them; "
-                  "default: the first GPU, else the first)");
+  add_device_flags(app, f.device);
   add_memory_flags(app, f.memory);
 }
 
@@ -64,16 +56,7 @@ std::unique_ptr<runtime::Session> open_session(const GenerationFlags& f) {
   options.n_batch = f.n_batch;
   options.n_threads = f.n_threads;
   apply_memory_flags(*model, f.memory, options);
-  if (!f.device_file.empty()) {
-    if (f.opencl_device < -1)
-      throw Error(ErrorCode::kInvalidArgument, "--opencl-device must be 0 or more, got " + std::to_string(f.opencl_device));
-    const devices::ParsedProfile parsed = devices::load_device_profile(f.device_file);
-    for (const std::string& w : parsed.warnings) std::fprintf(stderr, "hearth: %s: warning: %s\n", f.device_file.c_str(), w.c_str());
-    runtime::DevicePlacement placement = runtime::place_on_devices(
-        *model, parsed.profile, runtime::resolve_context(*model, f.n_ctx), f.opencl_device);
-    std::fprintf(stderr, "hearth: placement: %s\n", runtime::describe_placement(placement, model->graph()).c_str());
-    options.offload = std::move(placement.offload);
-  }
+  options.offload = offload_from_flags(*model, f.device, runtime::resolve_context(*model, f.n_ctx));
   return std::make_unique<runtime::Session>(std::move(model), options);
 }
 

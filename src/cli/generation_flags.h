@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/device_flags.h"
 #include "cli/memory_flags.h"
 #include "runtime/sampler.h"
 #include "runtime/session.h"
@@ -31,8 +32,7 @@ struct GenerationFlags {
   float frequency_penalty = 0.0f;
   std::optional<uint64_t> seed;
   MemoryFlags memory;
-  std::string device_file;  // a device description: run the graph split across its CPU and OpenCL device
-  int opencl_device = -1;   // which OpenCL device (-1: the first GPU, else the first)
+  DeviceFlags device;
 };
 
 void add_generation_flags(CLI::App* app, GenerationFlags& flags);

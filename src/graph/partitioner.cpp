@@ -252,6 +252,20 @@ Placement partition(const Graph& graph, const std::vector<DeviceModel>& devices,
     for (int i = 0; i < n; ++i) p.device[static_cast<size_t>(i)] = host[static_cast<size_t>(i)] ? 0 : 1;
   }
 
+  return evaluate_placement(graph, devices, w, std::move(p.device));
+}
+
+Placement evaluate_placement(const Graph& graph, const std::vector<DeviceModel>& devices, const Workload& w,
+                             std::vector<int> device) {
+  const int n = static_cast<int>(graph.nodes.size());
+  if (device.size() != graph.nodes.size())
+    throw Error(ErrorCode::kInvalidArgument, "an assignment needs one device per node");
+  for (int d : device)
+    if (d < 0 || d >= static_cast<int>(devices.size()))
+      throw Error(ErrorCode::kInvalidArgument, "an assignment names a device that is not there");
+  Placement p;
+  p.device = std::move(device);
+  const std::vector<int32_t> producer = producers(graph);
   p.compute_seconds.assign(devices.size(), 0.0);
   p.weight_bytes.assign(devices.size(), 0);
   std::vector<std::vector<int64_t>> weight_read(devices.size(), std::vector<int64_t>(graph.weights.size(), 0));
@@ -259,7 +273,7 @@ Placement partition(const Graph& graph, const std::vector<DeviceModel>& devices,
   for (int i = 0; i < n; ++i) {
     const Node& node = graph.nodes[static_cast<size_t>(i)];
     const int d = p.device[static_cast<size_t>(i)];
-    p.compute_seconds[static_cast<size_t>(d)] += seconds[static_cast<size_t>(d)][static_cast<size_t>(i)];
+    p.compute_seconds[static_cast<size_t>(d)] += node_seconds(devices[static_cast<size_t>(d)], graph, node, w);
     if (p.runs.empty() || p.runs.back().device != d) p.runs.push_back({d, i, i});
     p.runs.back().last = i;
     if (node.weight >= 0) {

@@ -87,6 +87,13 @@ double placement_cost(const Graph& graph, const std::vector<DeviceModel>& device
 // that does not run every op.
 Placement partition(const Graph& graph, const std::vector<DeviceModel>& devices, const Workload& w);
 
+// The runs, copies and predicted times of a given assignment (device per node),
+// as partition() reports its own; for a placement made by other means (tests,
+// a forced offload). Throws Error(kInvalidArgument) for a wrong-sized or
+// out-of-range assignment.
+Placement evaluate_placement(const Graph& graph, const std::vector<DeviceModel>& devices, const Workload& w,
+                             std::vector<int> device);
+
 // The device models a profile describes: its CPU, and its first GPU when the
 // profile has one with a backend Hearth has (opencl, cuda), taking the op set
 // of Hearth's OpenCL backend. Efficiencies calibrate the roofline: the share

@@ -63,6 +63,7 @@ SessionOptions bench_session_options(const models::Model& model, const BenchOpti
   so.n_batch = std::min(options.n_batch, std::max<int64_t>(options.n_prompt, 1));
   so.n_threads = options.n_threads;
   so.kv_type = options.kv_type;
+  so.offload = options.offload;
   return so;
 }
 
@@ -133,7 +134,8 @@ BenchSeries run_parallel_generation(std::shared_ptr<const models::Model> model, 
   std::vector<std::unique_ptr<KvSequence>> kv;
   for (size_t s = 0; s < n; ++s) kv.push_back(std::make_unique<KvSequence>(pool, n_ctx));
   ThreadPool threads(options.n_threads);
-  graph::Executor executor(model->graph(), n_sequences * kGenPromptTokens, n_ctx, &threads, n_sequences);
+  graph::Executor executor(model->graph(), n_sequences * kGenPromptTokens, n_ctx, &threads, n_sequences,
+                           options.offload);
   const int64_t n_vocab = executor.n_vocab();
 
   std::mt19937_64 rng(options.seed);

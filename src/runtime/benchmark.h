@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "graph/device_executor.h"
 #include "models/model.h"
 #include "runtime/memory_report.h"
 #include "runtime/session.h"
@@ -24,6 +25,7 @@ struct BenchOptions {
   int n_threads = 0;       // 0: all hardware threads
   uint64_t seed = 1;       // picks the (random) token ids
   DType kv_type = DType::kF16;
+  graph::Offload offload;  // nodes to run on an OpenCL device; none: all on the CPU
 };
 
 struct BenchSeries {

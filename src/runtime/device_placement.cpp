@@ -4,22 +4,44 @@
 #include <cstdio>
 
 #include "backends/opencl/opencl_device.h"
+#include "core/error.h"
 
 namespace hearth::runtime {
 
+OffloadMode parse_offload_mode(const std::string& text) {
+  if (text == "auto") return OffloadMode::kAuto;
+  if (text == "all") return OffloadMode::kAll;
+  throw Error(ErrorCode::kInvalidArgument, "--offload must be auto or all, not \"" + text + "\"");
+}
+
+std::vector<int> choose_devices(const graph::Graph& g, const std::vector<graph::DeviceModel>& devices,
+                                const graph::Workload& workload, OffloadMode mode) {
+  std::vector<int> device(g.nodes.size(), 0);
+  if (mode == OffloadMode::kAll && devices.size() < 2)
+    throw Error(ErrorCode::kInvalidArgument,
+                "--offload all: the device description names no accelerator with an OpenCL backend");
+  if (devices.size() < 2) return device;
+  if (mode == OffloadMode::kAuto) device = graph::partition(g, devices, workload).device;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const bool runs = graph::device_runs(g, g.nodes[i]) && devices[1].supports(g.nodes[i], g);
+    device[i] = runs && (mode == OffloadMode::kAll || device[i] == 1) ? 1 : 0;
+  }
+  return device;
+}
+
 DevicePlacement place_on_devices(const models::Model& model, const devices::DeviceProfile& profile, int64_t n_ctx,
-                                 int opencl_index) {
+                                 OffloadMode mode, int opencl_index) {
   const graph::Graph& g = model.graph();
   DevicePlacement out;
-  const std::vector<graph::DeviceModel> models = graph::device_models(profile);
+  const std::vector<graph::DeviceModel> devices = graph::device_models(profile);
   // Generation is what runs most: one token over a context of up to 512.
   const graph::Workload gen{1, std::max<int64_t>(1, std::min<int64_t>(n_ctx, 512)), 1};
-  out.placement = graph::partition(g, models, gen);
-  if (models.size() < 2) return out;
-  out.accelerator = models[1].name;
+  std::vector<int> device = choose_devices(g, devices, gen, mode);
+  out.placement = graph::evaluate_placement(g, devices, gen, device);
+  if (devices.size() < 2) return out;
+  out.accelerator = devices[1].name;
   std::vector<uint8_t> on_device(g.nodes.size(), 0);
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    on_device[i] = out.placement.device[i] == 1 && graph::device_runs(g, g.nodes[i]);
+  for (size_t i = 0; i < g.nodes.size(); ++i) on_device[i] = device[i] == 1 ? 1 : 0;
   out.nodes_on_device = std::count(on_device.begin(), on_device.end(), uint8_t{1});
   if (out.nodes_on_device == 0) return out;
   out.offload.device = opencl::Device::open(opencl_index);

@@ -62,6 +62,10 @@ dev 8 '"16 parsecs"' true; expect "device file: unknown unit" '"memory_size" has
 dev 8 16 1; expect "device file: number for a boolean" '"gpu_available" must be true or false' device check "$tmp/dev.json"
 echo '{"device_name": ' > "$tmp/dev.json"; expect "device file: malformed JSON" 'dev\.json: not valid JSON' device check "$tmp/dev.json"
 expect "device file: missing" 'no-such-device\.json' plan --device "$tmp/no-such-device.json"
+dev 8 16 true; expect "run: bad --offload" "--offload must be auto or all" run -p hi -n 1 --device "$tmp/dev.json" --offload sometimes
+expect "run: --offload without --device" "need --device FILE" run -p hi -n 1 --offload all
+dev 8 16 true; expect "run: --offload all with no OpenCL accelerator" "names no accelerator with an OpenCL backend" run -p hi -n 1 --device "$tmp/dev.json" --offload all
+expect "run: missing device file" "no-such-device\.json" run -p hi -n 1 --device "$tmp/no-such-device.json"
 if [[ -n $(find "$tmp" -name 'q.gguf*') ]]; then echo "FAIL quantize left a file behind"; failed=$((failed+1)); fi
 
 echo "$passed passed, $failed failed"
