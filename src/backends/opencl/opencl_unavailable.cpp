@@ -7,6 +7,8 @@
 
 namespace hearth::opencl {
 
+struct Device::State {};  // nothing: no device is ever opened
+
 namespace {
 [[noreturn]] void unavailable() {
   throw Error(ErrorCode::kUnsupported,
