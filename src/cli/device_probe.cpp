@@ -83,15 +83,8 @@ double best_seconds(const cpu::MatMulShape& shape, const std::vector<uint8_t>& w
 
 MatMulRates matmul_rates(DType type, ThreadPool& pool) {
   const int64_t k = 2048, n_out = 2048, tokens = 256;
-  std::mt19937 rng(1);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
   const int64_t row = dtype_row_bytes(type, k);
-  std::vector<uint8_t> w(static_cast<size_t>(row * n_out));
-  std::vector<float> tmp(static_cast<size_t>(k));
-  for (int64_t r = 0; r < n_out; ++r) {
-    for (float& v : tmp) v = dist(rng);
-    quant::quantize_row(type, tmp.data(), w.data() + r * row, k);
-  }
+  const std::vector<uint8_t> w = random_weight_rows(type, k, n_out, 1);
   MatMulRates r;
   r.gflops = 2.0 * static_cast<double>(k * n_out * tokens) / best_seconds({type, k, n_out, tokens}, w, pool) / 1e9;
   // Matrix-vector: 1 token against 96 MiB of weights, well past the caches, as
@@ -104,6 +97,19 @@ MatMulRates matmul_rates(DType type, ThreadPool& pool) {
 }
 
 }  // namespace
+
+std::vector<uint8_t> random_weight_rows(DType type, int64_t k, int64_t n_rows, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const int64_t row = dtype_row_bytes(type, k);
+  std::vector<uint8_t> w(static_cast<size_t>(row * n_rows));
+  std::vector<float> tmp(static_cast<size_t>(k));
+  for (int64_t r = 0; r < n_rows; ++r) {
+    for (float& v : tmp) v = dist(rng);
+    quant::quantize_row(type, tmp.data(), w.data() + r * row, k);
+  }
+  return w;
+}
 
 nlohmann::ordered_json probe_this_machine(int threads) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "quant/quantize.h"
+#include "cli/device_probe.h"
 
 namespace hearth::cli {
 namespace {
@@ -75,12 +75,7 @@ nlohmann::ordered_json probe_opencl_device(const opencl::DeviceInfo& info) {
   for (DType t : {DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0}) {
     std::fprintf(stderr, "probing %s matmul on %s...\n", std::string(dtype_name(t)).c_str(), info.name.c_str());
     const int64_t row = dtype_row_bytes(t, k);
-    std::vector<uint8_t> w(static_cast<size_t>(row * n_out));
-    std::vector<float> tmp(static_cast<size_t>(k));
-    for (int64_t r = 0; r < n_out; ++r) {
-      for (float& v : tmp) v = dist(rng);
-      quant::quantize_row(t, tmp.data(), w.data() + r * row, k);
-    }
+    const std::vector<uint8_t> w = random_weight_rows(t, k, n_out, 1);
     // Matrix-vector over 64 MiB of weights (the rows above repeated), past the caches.
     const int64_t big_rows = std::max<int64_t>(n_out, (int64_t{64} << 20) / row / n_out * n_out);
     opencl::Buffer wb = d.alloc(row * big_rows, "weights");
