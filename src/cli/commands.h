@@ -25,5 +25,7 @@ Command add_synth_command(CLI::App& root);
 Command add_serve_command(CLI::App& root);
 Command add_device_command(CLI::App& root);
 Command add_plan_command(CLI::App& root);
+Command add_plugins_command(CLI::App& root);
+Command add_ocr_command(CLI::App& root);
 
 }  // namespace hearth::cli
