@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_type.h"
 
 namespace hearth::devices {
 namespace {
@@ -65,15 +66,6 @@ const char* base_unit(Quantity kind) {
   throw Error(ErrorCode::kInvalidArgument, origin + ": \"" + key + "\" " + why);
 }
 
-const char* type_name(const json& v) {
-  if (v.is_boolean()) return "a boolean";
-  if (v.is_number()) return "a number";
-  if (v.is_string()) return "a string";
-  if (v.is_array()) return "an array";
-  if (v.is_object()) return "an object";
-  return "null";
-}
-
 // Reads one object's fields, remembering which keys were used so the rest
 // can be warned about.
 class Fields {
@@ -96,7 +88,7 @@ class Fields {
   std::string string(const std::string& key, bool required) {
     const json* v = required ? &require(key) : find(key);
     if (!v) return "";
-    if (!v->is_string()) bad(origin_, name(key), std::string("must be a string, not ") + type_name(*v));
+    if (!v->is_string()) bad(origin_, name(key), std::string("must be a string, not ") + json_type_name(*v));
     const std::string s = v->get<std::string>();
     if (required && s.empty()) bad(origin_, name(key), "must not be empty");
     return s;
@@ -105,14 +97,14 @@ class Fields {
   bool boolean(const std::string& key, bool required, bool fallback) {
     const json* v = required ? &require(key) : find(key);
     if (!v) return fallback;
-    if (!v->is_boolean()) bad(origin_, name(key), std::string("must be true or false, not ") + type_name(*v));
+    if (!v->is_boolean()) bad(origin_, name(key), std::string("must be true or false, not ") + json_type_name(*v));
     return v->get<bool>();
   }
 
   int count(const std::string& key, bool required, int lo, int hi) {
     const json* v = required ? &require(key) : find(key);
     if (!v) return 0;
-    if (!v->is_number()) bad(origin_, name(key), std::string("must be a whole number, not ") + type_name(*v));
+    if (!v->is_number()) bad(origin_, name(key), std::string("must be a whole number, not ") + json_type_name(*v));
     const double d = v->get<double>();
     if (d != std::floor(d)) bad(origin_, name(key), "must be a whole number, not " + v->dump());
     if (d < lo || d > hi)
@@ -132,7 +124,7 @@ class Fields {
       value = parse_quantity(v->get<std::string>(), kind, origin_ + ": \"" + name(key) + "\"");
     } else {
       bad(origin_, name(key),
-          std::string("must be a number (") + base_unit(kind) + ") or a string with a unit, not " + type_name(*v));
+          std::string("must be a number (") + base_unit(kind) + ") or a string with a unit, not " + json_type_name(*v));
     }
     if (!std::isfinite(value) || value < 0 || (positive && value == 0))
       bad(origin_, name(key), std::string("must be ") + (positive ? "above zero" : "zero or more") + ", not " + v->dump());
@@ -146,11 +138,11 @@ class Fields {
     const json* v = find(key);
     if (!v) return {};
     if (v->is_string()) return {v->get<std::string>()};
-    if (!v->is_array()) bad(origin_, name(key), std::string("must be an array of strings, not ") + type_name(*v));
+    if (!v->is_array()) bad(origin_, name(key), std::string("must be an array of strings, not ") + json_type_name(*v));
     std::vector<std::string> out;
     for (size_t i = 0; i < v->size(); ++i) {
       if (!(*v)[i].is_string())
-        bad(origin_, name(key) + "[" + std::to_string(i) + "]", std::string("must be a string, not ") + type_name((*v)[i]));
+        bad(origin_, name(key) + "[" + std::to_string(i) + "]", std::string("must be a string, not ") + json_type_name((*v)[i]));
       out.push_back((*v)[i].get<std::string>());
     }
     return out;
@@ -174,7 +166,7 @@ std::map<DType, double> per_type(Fields& f, const std::string& origin, const std
 
 AcceleratorProfile parse_gpu(const json& v, const std::string& origin, const std::string& prefix,
                              std::vector<std::string>* warnings) {
-  if (!v.is_object()) bad(origin, prefix, std::string("must be an object, not ") + type_name(v));
+  if (!v.is_object()) bad(origin, prefix, std::string("must be an object, not ") + json_type_name(v));
   Fields f(v, origin, prefix + ".");
   AcceleratorProfile g;
   g.name = f.string("name", false);
@@ -199,7 +191,7 @@ std::map<DType, double> per_type(Fields& f, const std::string& origin, const std
   const json* m = f.find(key);
   if (!m) return out;
   const std::string shown = prefix + key;
-  if (!m->is_object()) bad(origin, shown, std::string("must be an object of weight type: value, not ") + type_name(*m));
+  if (!m->is_object()) bad(origin, shown, std::string("must be an object of weight type: value, not ") + json_type_name(*m));
   Fields per(*m, origin, shown + ".");
   for (auto it = m->begin(); it != m->end(); ++it) {
     const std::optional<DType> t = dtype_from_name(it.key());
@@ -256,7 +248,7 @@ ParsedProfile parse_device_profile(const std::string& json_text, const std::stri
   d.memory_bandwidth_gbs = f.quantity("memory_bandwidth", false, Quantity::kBandwidthGBs, 1e5, false);
   d.unified_memory = f.boolean("unified_memory", false, false);
   if (const json* gpus = f.find("gpus")) {
-    if (!gpus->is_array()) bad(origin, "gpus", std::string("must be an array of objects, not ") + type_name(*gpus));
+    if (!gpus->is_array()) bad(origin, "gpus", std::string("must be an array of objects, not ") + json_type_name(*gpus));
     for (size_t i = 0; i < gpus->size(); ++i)
       d.gpus.push_back(parse_gpu((*gpus)[i], origin, "gpus[" + std::to_string(i) + "]", &out.warnings));
   }

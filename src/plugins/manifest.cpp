@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_type.h"
 #include "hearth/plugin.h"
 
 namespace hearth::plugins {
@@ -19,16 +20,6 @@ using nlohmann::json;
   throw Error(ErrorCode::kFormat, file + ": " + what);
 }
 
-std::string type_name(const json& v) {
-  if (v.is_number_integer() || v.is_number_unsigned()) return "an integer";
-  if (v.is_number()) return "a number";
-  if (v.is_string()) return "a string";
-  if (v.is_boolean()) return "a boolean";
-  if (v.is_array()) return "an array";
-  if (v.is_object()) return "an object";
-  return "null";
-}
-
 std::string string_field(const json& obj, const std::string& key, const std::string& where, const std::string& file,
                          bool required) {
   auto it = obj.find(key);
@@ -36,7 +27,7 @@ std::string string_field(const json& obj, const std::string& key, const std::str
     if (required) fail(file, where + "\"" + key + "\" is missing (a string is required)");
     return "";
   }
-  if (!it->is_string()) fail(file, where + "\"" + key + "\" must be a string, not " + type_name(*it));
+  if (!it->is_string()) fail(file, where + "\"" + key + "\" must be a string, not " + json_type_name(*it));
   return it->get<std::string>();
 }
 
@@ -75,7 +66,7 @@ Manifest parse_manifest(const std::string& text, const std::string& file, const 
   } catch (const json::parse_error& e) {
     fail(file, std::string("not valid JSON (") + e.what() + ")");
   }
-  if (!j.is_object()) fail(file, "the manifest must be a JSON object, not " + type_name(j));
+  if (!j.is_object()) fail(file, std::string("the manifest must be a JSON object, not ") + json_type_name(j));
   reject_unknown_keys(j, {"name", "version", "abi_version", "library", "description", "capabilities"}, "", file);
 
   Manifest m;
@@ -88,7 +79,7 @@ Manifest parse_manifest(const std::string& text, const std::string& file, const 
 
   auto abi = j.find("abi_version");
   if (abi == j.end()) fail(file, "\"abi_version\" is missing (an integer is required)");
-  if (!abi->is_number_integer()) fail(file, "\"abi_version\" must be an integer, not " + type_name(*abi));
+  if (!abi->is_number_integer()) fail(file, std::string("\"abi_version\" must be an integer, not ") + json_type_name(*abi));
   const long long version = abi->get<long long>();
   if (version != HEARTH_PLUGIN_ABI_VERSION)
     fail(file, "\"abi_version\" is " + std::to_string(version) + " but this Hearth speaks plugin ABI version " +
@@ -103,13 +94,13 @@ Manifest parse_manifest(const std::string& text, const std::string& file, const 
 
   auto caps = j.find("capabilities");
   if (caps == j.end()) fail(file, "\"capabilities\" is missing (an array is required)");
-  if (!caps->is_array()) fail(file, "\"capabilities\" must be an array, not " + type_name(*caps));
+  if (!caps->is_array()) fail(file, std::string("\"capabilities\" must be an array, not ") + json_type_name(*caps));
   if (caps->empty()) fail(file, "\"capabilities\" must list at least one capability");
   std::set<std::string> seen;
   for (size_t i = 0; i < caps->size(); ++i) {
     const json& c = (*caps)[i];
     const std::string where = "capabilities[" + std::to_string(i) + "]: ";
-    if (!c.is_object()) fail(file, where + "must be an object, not " + type_name(c));
+    if (!c.is_object()) fail(file, where + "must be an object, not " + json_type_name(c));
     reject_unknown_keys(c, {"name", "kind"}, where, file);
     ManifestCapability cap;
     cap.name = string_field(c, "name", where, file, true);

@@ -1,5 +1,7 @@
 #include "plugins/schema_check.h"
 
+#include "core/json_type.h"
+
 namespace hearth::plugins {
 namespace {
 
@@ -19,16 +21,6 @@ bool has_type(const json& v, const std::string& type) {
     return d == static_cast<double>(static_cast<long long>(d));
   }
   return false;
-}
-
-std::string json_type(const json& v) {
-  if (v.is_object()) return "an object";
-  if (v.is_array()) return "an array";
-  if (v.is_string()) return "a string";
-  if (v.is_boolean()) return "a boolean";
-  if (v.is_null()) return "null";
-  if (v.is_number_integer()) return "an integer";
-  return "a number";
 }
 
 }  // namespace
@@ -51,7 +43,7 @@ std::string schema_mismatch(const json& value, const json& schema, const std::st
     } else {
       ok = true;
     }
-    if (!ok) return where + ": expected " + wanted + ", got " + json_type(value);
+    if (!ok) return where + ": expected " + wanted + ", got " + json_type_name(value);
   }
   if (auto e = schema.find("enum"); e != schema.end() && e->is_array()) {
     bool found = false;
