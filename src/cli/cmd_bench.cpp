@@ -93,7 +93,7 @@ int bench(const BenchFlags& f) {
     j["isa"] = isa_name(best_isa());
     if (o.offload.device)
       j["offload"] = {{"device", o.offload.device->info().name},
-                      {"nodes_on_device", std::count(o.offload.on_device.begin(), o.offload.on_device.end(), 1)},
+                      {"nodes_on_device", o.offload.nodes_on_device()},
                       {"nodes", g.nodes.size()}};
     j["n_prompt"] = o.n_prompt;
     j["n_gen"] = o.n_gen;

@@ -21,7 +21,7 @@
 namespace hearth::cli {
 namespace {
 
-struct DeviceFlags {
+struct DeviceCommandFlags {
   std::string file;
   std::string output;
   int threads = 0;
@@ -74,7 +74,7 @@ std::vector<std::string> profile_files() {
   return files;
 }
 
-int list(const DeviceFlags& f) {
+int list(const DeviceCommandFlags& f) {
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   int bad = 0;
   for (const std::string& path : profile_files()) {
@@ -105,7 +105,7 @@ int list(const DeviceFlags& f) {
   return bad ? 1 : 0;
 }
 
-int check(const DeviceFlags& f) {
+int check(const DeviceCommandFlags& f) {
   const devices::ParsedProfile p = devices::load_device_profile(f.file);
   for (const auto& w : p.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   if (f.json) {
@@ -116,7 +116,7 @@ int check(const DeviceFlags& f) {
   return 0;
 }
 
-int probe(const DeviceFlags& f) {
+int probe(const DeviceCommandFlags& f) {
   if (f.threads < 0 || f.threads > 4096) throw Error(ErrorCode::kInvalidArgument, "-t must be within 0..4096");
   const nlohmann::ordered_json j = probe_this_machine(f.threads);
   // What it writes must read back as a valid description.
@@ -143,7 +143,7 @@ int probe(const DeviceFlags& f) {
 }  // namespace
 
 Command add_device_command(CLI::App& root) {
-  auto f = std::make_shared<DeviceFlags>();
+  auto f = std::make_shared<DeviceCommandFlags>();
   CLI::App* app = root.add_subcommand("device", "device description files (docs/device-profiles.md)");
   app->require_subcommand(1);
   CLI::App* ls = app->add_subcommand("list", "the bundled device profiles");

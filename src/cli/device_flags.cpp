@@ -26,7 +26,7 @@ graph::Offload offload_from_flags(const models::Model& model, const DeviceFlags&
   if (f.opencl_device < -1)
     throw Error(ErrorCode::kInvalidArgument, "--opencl-device must be 0 or more, got " + std::to_string(f.opencl_device));
   if (f.file.empty()) {
-    if (f.offload != "auto" || f.opencl_device != -1)
+    if (mode != runtime::OffloadMode::kAuto || f.opencl_device != -1)
       throw Error(ErrorCode::kInvalidArgument, "--offload and --opencl-device need --device FILE");
     return {};
   }

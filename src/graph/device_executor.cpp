@@ -8,24 +8,22 @@
 
 namespace hearth::graph {
 
+const std::set<OpKind>& device_ops() {
+  // Embedding lookups, the cache, attention and output rows stay on the host.
+  static const std::set<OpKind> ops = {OpKind::kMatMul, OpKind::kRmsNorm, OpKind::kAdd,  OpKind::kMul,
+                                       OpKind::kAddBias, OpKind::kScale,  OpKind::kRope, OpKind::kSwiGlu,
+                                       OpKind::kGeGlu};
+  return ops;
+}
+
 bool device_runs(const Graph& graph, const Node& node) {
-  switch (node.op) {
-    case OpKind::kMatMul: {
-      const Weight& w = graph.weights[static_cast<size_t>(node.weight)];
-      return opencl::Device::supports_matmul(w.type) && w.cols % 32 == 0;
-    }
-    case OpKind::kRmsNorm:
-    case OpKind::kAddBias:
-    case OpKind::kRope:
-      // Their weights (norm scales, biases, frequency factors) are f32.
-      return node.weight < 0 || graph.weights[static_cast<size_t>(node.weight)].type == DType::kF32;
-    case OpKind::kAdd:
-    case OpKind::kMul:
-    case OpKind::kScale:
-    case OpKind::kSwiGlu:
-    case OpKind::kGeGlu: return true;
-    default: return false;  // embedding lookups, the cache, attention, output rows stay on the host
+  if (!device_ops().count(node.op)) return false;
+  if (node.op == OpKind::kMatMul) {
+    const Weight& w = graph.weights[static_cast<size_t>(node.weight)];
+    return opencl::Device::supports_matmul(w.type) && w.cols % 32 == 0;
   }
+  // Norm scales, biases and frequency factors are read as f32.
+  return node.weight < 0 || graph.weights[static_cast<size_t>(node.weight)].type == DType::kF32;
 }
 
 DeviceExecutor::DeviceExecutor(const Graph& graph, int64_t arena_bytes, int64_t max_tokens, Offload offload)
@@ -87,9 +85,7 @@ DeviceExecutor::DeviceExecutor(const Graph& graph, int64_t arena_bytes, int64_t 
   logits_on_device_ = graph.logits >= 0 && !on_host[static_cast<size_t>(graph.logits)];
 }
 
-int64_t DeviceExecutor::nodes_on_device() const {
-  return std::count(offload_.on_device.begin(), offload_.on_device.end(), uint8_t{1});
-}
+int64_t Offload::nodes_on_device() const { return std::count(on_device.begin(), on_device.end(), uint8_t{1}); }
 
 int64_t DeviceExecutor::uploads_per_pass() const {
   int64_t total = 0;
@@ -104,7 +100,7 @@ int64_t DeviceExecutor::downloads_per_pass() const {
 }
 
 int64_t DeviceExecutor::rows(int32_t value, const Batch& batch) const {
-  return graph_.values[static_cast<size_t>(value)].rows == Rows::kTokens ? batch.n_tokens : batch.n_outputs;
+  return value_rows(graph_.values[static_cast<size_t>(value)], batch);
 }
 
 opencl::Span DeviceExecutor::at(int32_t value) const {
@@ -137,7 +133,7 @@ void DeviceExecutor::end_pass(uint8_t* host_arena, const Batch& batch) {
 
 void DeviceExecutor::run(size_t index, const Batch& batch) {
   const Node& node = graph_.nodes[index];
-  const int64_t rows_out = node.out >= 0 ? rows(node.out, batch) : rows(node.in[0], batch);
+  const int64_t rows_out = rows(node.out, batch);  // every op the device runs has an output
   const int64_t cols = graph_.values[static_cast<size_t>(node.out)].cols;
   const int64_t n = rows_out * cols;
   const opencl::Span out = at(node.out);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "backends/opencl/opencl_device.h"
@@ -23,9 +24,13 @@ struct Batch;
 struct Offload {
   std::shared_ptr<opencl::Device> device;
   std::vector<uint8_t> on_device;
+  int64_t nodes_on_device() const;
 };
 
-// Nodes the OpenCL backend runs (matmul only for its weight types).
+// The ops the OpenCL backend has kernels for.
+const std::set<OpKind>& device_ops();
+// Nodes the OpenCL backend runs: one of device_ops(), a matmul only for its
+// weight types, norms, biases and frequency factors only with f32 weights.
 bool device_runs(const Graph& graph, const Node& node);
 
 struct DeviceMemory {
@@ -52,7 +57,7 @@ class DeviceExecutor {
 
   DeviceMemory memory() const { return memory_; }
   const opencl::DeviceInfo& device_info() const { return offload_.device->info(); }
-  int64_t nodes_on_device() const;
+  int64_t nodes_on_device() const { return offload_.nodes_on_device(); }
   // Values copied per pass (host to device, device to host).
   int64_t uploads_per_pass() const;
   int64_t downloads_per_pass() const;

@@ -185,7 +185,7 @@ void Executor::group_matmuls() {
 
 void Executor::run_matmul_group(size_t first, const Batch& batch) {
   const Node& head = graph_.nodes[first];
-  const int64_t rows = graph_.values[head.out].rows == Rows::kTokens ? batch.n_tokens : batch.n_outputs;
+  const int64_t rows = value_rows(graph_.values[head.out], batch);
   cpu::MatMulTarget targets[8];
   const int n = matmul_group_[first];
   for (int i = 0; i < n; ++i) {
@@ -212,7 +212,7 @@ void Executor::for_rows(int64_t rows, int64_t cols, FunctionRef<void(int64_t, in
 void Executor::run_node(const Node& node, const Batch& batch, std::span<const BatchSequence> sequences) {
   const Graph& g = graph_;
   auto rows_of = [&](int32_t v) {
-    return g.values[v].rows == Rows::kTokens ? batch.n_tokens : batch.n_outputs;
+    return value_rows(g.values[v], batch);
   };
   float* out = node.out >= 0 ? value(node.out) : nullptr;
   const float* in0 = node.in[0] >= 0 ? value(node.in[0]) : nullptr;

@@ -63,6 +63,11 @@ struct Batch {
   const int32_t* output_rows = nullptr;  // these rows, in this order; null: the last n_outputs
 };
 
+// The rows a value has in this batch: one per token, or one per wanted output.
+inline int64_t value_rows(const Value& v, const Batch& batch) {
+  return v.rows == Rows::kTokens ? batch.n_tokens : batch.n_outputs;
+}
+
 // What an executor allocates: its planned arena (beside the naive figure of one
 // buffer per value) and its kernel scratch.
 struct ExecutorMemory {

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <limits>
+#include <iterator>
 #include <map>
 #include <queue>
 #include <utility>
 
 #include "backends/opencl/opencl_device.h"
 #include "core/error.h"
+#include "graph/device_executor.h"
 
 namespace hearth::graph {
 namespace {
@@ -333,11 +335,9 @@ std::vector<DeviceModel> device_models(const devices::DeviceProfile& profile, co
     DeviceModel gpu;
     gpu.name = g.name.empty() ? "gpu" : g.name;
     gpu.all_ops = false;
-    // The op set of Hearth's OpenCL backend (graph/device_executor: device_runs).
-    gpu.ops = {OpKind::kMatMul, OpKind::kRmsNorm, OpKind::kAdd,    OpKind::kMul,
-               OpKind::kAddBias, OpKind::kScale,  OpKind::kRope, OpKind::kSwiGlu, OpKind::kGeGlu};
-    for (const DType t : {DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0})
-      if (opencl::Device::supports_matmul(t)) gpu.matmul_types.insert(t);
+    // The op set of Hearth's OpenCL backend.
+    gpu.ops = device_ops();
+    gpu.matmul_types.insert(std::begin(opencl::Device::kMatMulTypes), std::end(opencl::Device::kMatMulTypes));
     const double fp32 = g.fp32_gflops * 1e9 * c.gpu_flops_efficiency;
     gpu.flops_float = (g.fp16_gflops > 0 ? g.fp16_gflops * 1e9 * c.gpu_flops_efficiency : fp32);
     gpu.flops_quant = fp32;  // blocks are dequantized to floats in the kernel

@@ -40,12 +40,13 @@ DevicePlacement place_on_devices(const models::Model& model, const devices::Devi
   out.placement = graph::evaluate_placement(g, devices, gen, device);
   if (devices.size() < 2) return out;
   out.accelerator = devices[1].name;
-  std::vector<uint8_t> on_device(g.nodes.size(), 0);
-  for (size_t i = 0; i < g.nodes.size(); ++i) on_device[i] = device[i] == 1 ? 1 : 0;
-  out.nodes_on_device = std::count(on_device.begin(), on_device.end(), uint8_t{1});
-  if (out.nodes_on_device == 0) return out;
+  out.offload.on_device.assign(g.nodes.size(), 0);
+  for (size_t i = 0; i < g.nodes.size(); ++i) out.offload.on_device[i] = device[i] == 1 ? 1 : 0;
+  if (out.offload.nodes_on_device() == 0) {
+    out.offload.on_device.clear();  // no device: everything on the CPU
+    return out;
+  }
   out.offload.device = opencl::Device::open(opencl_index);
-  out.offload.on_device = std::move(on_device);
   return out;
 }
 
@@ -60,7 +61,7 @@ std::string describe_placement(const DevicePlacement& p, const graph::Graph& gra
   }
   std::snprintf(line, sizeof line, "%lld of %zu nodes on OpenCL device \"%s\" (profile's %s), the rest on the CPU; %zu "
                 "cross-device copies per token; predicted %.1f tok/s",
-                static_cast<long long>(p.nodes_on_device), graph.nodes.size(), p.offload.device->info().name.c_str(),
+                static_cast<long long>(p.offload.nodes_on_device()), graph.nodes.size(), p.offload.device->info().name.c_str(),
                 p.accelerator.c_str(), p.placement.copies.size(), predicted);
   return line;
 }

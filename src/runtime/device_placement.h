@@ -33,7 +33,6 @@ struct DevicePlacement {
   graph::Placement placement;  // what runs where, with the predicted times of a generated token
   graph::Offload offload;      // no device: everything on the CPU
   std::string accelerator;     // the profile's accelerator model (empty: none)
-  int64_t nodes_on_device = 0;
 };
 
 // opencl_index: the OpenCL device to open (see opencl::list_devices), or -1 for

@@ -89,9 +89,12 @@ class Device {
   // ---- ops (queued; offsets of f32 operands in elements) ----
   // The weight types the matmul kernels take (known in every build, so that a
   // plan can be made where OpenCL is absent).
+  static constexpr DType kMatMulTypes[] = {DType::kF32,  DType::kF16,  DType::kQ4_0,
+                                           DType::kQ4_1, DType::kQ5_0, DType::kQ8_0};
   static bool supports_matmul(DType t) {
-    return t == DType::kF32 || t == DType::kF16 || t == DType::kQ4_0 || t == DType::kQ4_1 || t == DType::kQ5_0 ||
-           t == DType::kQ8_0;
+    for (DType m : kMatMulTypes)
+      if (m == t) return true;
+    return false;
   }
   // Bytes of scratch a matmul of this shape needs for its converted activations.
   static int64_t matmul_scratch_bytes(DType weight_type, int64_t k, int64_t n_tokens);
