@@ -58,92 +58,74 @@ __kernel void convert_f16(const __global float* x, ulong x_off, __global half* y
 
 static float load_d(const __global uchar* p) { return vload_half(0, (const __global half*)p); }
 
-__kernel void matmul_q8_0(const __global uchar* w, const __global uchar* a, __global float* y, ulong y_off,
-                          ulong k, ulong n_out) {
-  const ulong r = get_global_id(0), t = get_global_id(1);
-  if (r >= n_out) return;
-  const ulong nb = k / QK;
-  const __global uchar* wr = w + r * nb * 34;
-  const __global uchar* ar = a + t * nb * 34;
-  float sum = 0.0f;
-  for (ulong b = 0; b < nb; ++b) {
-    const __global char* wq = (const __global char*)(wr + b * 34 + 2);
-    const __global char* aq = (const __global char*)(ar + b * 34 + 2);
-    int sumi = 0;
-    for (int j = 0; j < QK; ++j) sumi += wq[j] * aq[j];
-    sum += (float)sumi * (load_d(wr + b * 34) * load_d(ar + b * 34));
-  }
-  y[y_off + t * n_out + r] = sum;
+// Each block format's term of a dot: one weight block (at wb) against one
+// converted activation block (at ab), an exact integer dot scaled in float.
+
+// q8_0 (34 bytes: half d, 32 int8) against q8_0.
+static float block_q8_0(const __global uchar* wb, const __global uchar* ab) {
+  const __global char* wq = (const __global char*)(wb + 2);
+  const __global char* aq = (const __global char*)(ab + 2);
+  int sumi = 0;
+  for (int j = 0; j < QK; ++j) sumi += wq[j] * aq[j];
+  return (float)sumi * (load_d(wb) * load_d(ab));
 }
 
-__kernel void matmul_q4_0(const __global uchar* w, const __global uchar* a, __global float* y, ulong y_off,
-                          ulong k, ulong n_out) {
-  const ulong r = get_global_id(0), t = get_global_id(1);
-  if (r >= n_out) return;
-  const ulong nb = k / QK;
-  const __global uchar* wr = w + r * nb * 18;
-  const __global uchar* ar = a + t * nb * 34;
-  float sum = 0.0f;
-  for (ulong b = 0; b < nb; ++b) {
-    const __global uchar* wq = wr + b * 18 + 2;
-    const __global char* aq = (const __global char*)(ar + b * 34 + 2);
-    int sumi = 0;
-    for (int j = 0; j < QK / 2; ++j) {
-      sumi += ((int)(wq[j] & 0x0f) - 8) * aq[j];
-      sumi += ((int)(wq[j] >> 4) - 8) * aq[j + QK / 2];
-    }
-    sum += (float)sumi * (load_d(wr + b * 18) * load_d(ar + b * 34));
+// q4_0 (18 bytes: half d, 16 bytes of nibbles, element j low and j+16 high) against q8_0.
+static float block_q4_0(const __global uchar* wb, const __global uchar* ab) {
+  const __global uchar* wq = wb + 2;
+  const __global char* aq = (const __global char*)(ab + 2);
+  int sumi = 0;
+  for (int j = 0; j < QK / 2; ++j) {
+    sumi += ((int)(wq[j] & 0x0f) - 8) * aq[j];
+    sumi += ((int)(wq[j] >> 4) - 8) * aq[j + QK / 2];
   }
-  y[y_off + t * n_out + r] = sum;
+  return (float)sumi * (load_d(wb) * load_d(ab));
 }
 
-__kernel void matmul_q4_1(const __global uchar* w, const __global uchar* a, __global float* y, ulong y_off,
-                          ulong k, ulong n_out) {
-  const ulong r = get_global_id(0), t = get_global_id(1);
-  if (r >= n_out) return;
-  const ulong nb = k / QK;
-  const __global uchar* wr = w + r * nb * 20;
-  const __global uchar* ar = a + t * nb * 36;
-  float sum = 0.0f;
-  for (ulong b = 0; b < nb; ++b) {
-    const __global uchar* wb = wr + b * 20;
-    const __global uchar* ab = ar + b * 36;
-    const __global uchar* wq = wb + 4;
-    const __global char* aq = (const __global char*)(ab + 4);
-    int sumi = 0;
-    for (int j = 0; j < QK / 2; ++j) {
-      sumi += (int)(wq[j] & 0x0f) * aq[j];
-      sumi += (int)(wq[j] >> 4) * aq[j + QK / 2];
-    }
-    sum += (float)sumi * (load_d(wb) * load_d(ab)) + load_d(wb + 2) * load_d(ab + 2);
+// q4_1 (20 bytes: half d, half m, 16 bytes of nibbles) against q8_1 (its s = d * sum(q) adds m).
+static float block_q4_1(const __global uchar* wb, const __global uchar* ab) {
+  const __global uchar* wq = wb + 4;
+  const __global char* aq = (const __global char*)(ab + 4);
+  int sumi = 0;
+  for (int j = 0; j < QK / 2; ++j) {
+    sumi += (int)(wq[j] & 0x0f) * aq[j];
+    sumi += (int)(wq[j] >> 4) * aq[j + QK / 2];
   }
-  y[y_off + t * n_out + r] = sum;
+  return (float)sumi * (load_d(wb) * load_d(ab)) + load_d(wb + 2) * load_d(ab + 2);
 }
 
-// q5_0: half d, 4 bytes of fifth bits, 16 bytes of nibbles (22 bytes).
-__kernel void matmul_q5_0(const __global uchar* w, const __global uchar* a, __global float* y, ulong y_off,
-                          ulong k, ulong n_out) {
-  const ulong r = get_global_id(0), t = get_global_id(1);
-  if (r >= n_out) return;
-  const ulong nb = k / QK;
-  const __global uchar* wr = w + r * nb * 22;
-  const __global uchar* ar = a + t * nb * 34;
-  float sum = 0.0f;
-  for (ulong b = 0; b < nb; ++b) {
-    const __global uchar* wb = wr + b * 22;
-    const uint qh = (uint)wb[2] | (uint)wb[3] << 8 | (uint)wb[4] << 16 | (uint)wb[5] << 24;
-    const __global uchar* wq = wb + 6;
-    const __global char* aq = (const __global char*)(ar + b * 34 + 2);
-    int sumi = 0;
-    for (int j = 0; j < QK / 2; ++j) {
-      const int q0 = (int)((wq[j] & 0x0f) | ((qh >> j) & 1) << 4) - 16;
-      const int q1 = (int)((wq[j] >> 4) | ((qh >> (j + QK / 2)) & 1) << 4) - 16;
-      sumi += q0 * aq[j] + q1 * aq[j + QK / 2];
-    }
-    sum += (float)sumi * (load_d(wb) * load_d(ar + b * 34));
+// q5_0 (22 bytes: half d, 4 bytes of fifth bits, 16 bytes of nibbles) against q8_0.
+static float block_q5_0(const __global uchar* wb, const __global uchar* ab) {
+  const uint qh = (uint)wb[2] | (uint)wb[3] << 8 | (uint)wb[4] << 16 | (uint)wb[5] << 24;
+  const __global uchar* wq = wb + 6;
+  const __global char* aq = (const __global char*)(ab + 2);
+  int sumi = 0;
+  for (int j = 0; j < QK / 2; ++j) {
+    const int q0 = (int)((wq[j] & 0x0f) | ((qh >> j) & 1) << 4) - 16;
+    const int q1 = (int)((wq[j] >> 4) | ((qh >> (j + QK / 2)) & 1) << 4) - 16;
+    sumi += q0 * aq[j] + q1 * aq[j + QK / 2];
   }
-  y[y_off + t * n_out + r] = sum;
+  return (float)sumi * (load_d(wb) * load_d(ab));
 }
+
+// A block-format matmul: each work-item sums its (row, token) pair's blocks in order.
+#define BLOCK_MATMUL(name, w_bytes, a_bytes, block_dot)                                                     \
+  __kernel void name(const __global uchar* w, const __global uchar* a, __global float* y, ulong y_off, ulong k, \
+                     ulong n_out) {                                                                          \
+    const ulong r = get_global_id(0), t = get_global_id(1);                                                  \
+    if (r >= n_out) return;                                                                                  \
+    const ulong nb = k / QK;                                                                                 \
+    const __global uchar* wr = w + r * nb * w_bytes;                                                         \
+    const __global uchar* ar = a + t * nb * a_bytes;                                                         \
+    float sum = 0.0f;                                                                                        \
+    for (ulong b = 0; b < nb; ++b) sum += block_dot(wr + b * w_bytes, ar + b * a_bytes);                     \
+    y[y_off + t * n_out + r] = sum;                                                                          \
+  }
+
+BLOCK_MATMUL(matmul_q8_0, 34, 34, block_q8_0)
+BLOCK_MATMUL(matmul_q4_0, 18, 34, block_q4_0)
+BLOCK_MATMUL(matmul_q4_1, 20, 36, block_q4_1)
+BLOCK_MATMUL(matmul_q5_0, 22, 34, block_q5_0)
 
 __kernel void matmul_f32(const __global float* w, const __global float* x, ulong x_off, __global float* y,
                          ulong y_off, ulong k, ulong n_out) {
