@@ -27,7 +27,7 @@ apt_packages=(build-essential cmake g++ git unzip ca-certificates python3 python
   libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev libhwy-dev clang libclang-rt-14-dev
   libcpp-httplib-dev libsqlite3-dev pkg-config
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
-  libtesseract-dev tesseract-ocr-eng imagemagick fonts-liberation)
+  libtesseract-dev tesseract-ocr-eng imagemagick fonts-liberation fonts-dejavu-core)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

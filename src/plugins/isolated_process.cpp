@@ -122,9 +122,19 @@ ChildOutcome run_isolated(const std::function<void(int)>& body, std::chrono::mil
     ::kill(pid, SIGKILL);
   }
   // Wait for the child to end without reaping it, so its pid (the group's id)
-  // cannot be reused while whatever it left running in its group is killed.
-  siginfo_t info{};
-  while (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+  // cannot be reused while whatever it left running in its group is killed. A
+  // child that closed its pipes but lives on is still held to the deadline.
+  for (int pause_ms = 1;; pause_ms = std::min(pause_ms * 2, 20)) {
+    siginfo_t info{};
+    const int r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT | WNOHANG);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 || info.si_pid == pid) break;
+    if (!out.timed_out && !out.too_much_output && std::chrono::steady_clock::now() >= deadline) {
+      out.timed_out = true;
+      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+    }
+    ::usleep(static_cast<useconds_t>(pause_ms) * 1000);
   }
   ::kill(-pid, SIGKILL);
   int status = 0;
