@@ -24,7 +24,9 @@ inline void put16(std::vector<std::uint8_t>& b, std::uint16_t v) { b.push_back(v
 inline void put32(std::vector<std::uint8_t>& b, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) b.push_back((v >> (8 * i)) & 0xFF);
 }
-inline void put_id(std::vector<std::uint8_t>& b, const char* id) { b.insert(b.end(), id, id + 4); }
+inline void put_id(std::vector<std::uint8_t>& b, const char* id) {
+  for (int i = 0; i < 4; ++i) b.push_back(std::uint8_t(id[i]));
+}
 
 inline std::vector<std::uint8_t> build_wav(const WavSpec& s, const std::vector<std::uint8_t>& data) {
   std::vector<std::uint8_t> fmt;
