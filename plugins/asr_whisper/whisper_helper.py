@@ -77,7 +77,7 @@ def main():
                                  "probability": float(w.probability)} for w in s.words]
             out_segments.append(seg)
     except ValueError as e:  # an unknown language code, for one
-        print(f"cannot transcribe: {e}", file=sys.stderr)
+        print(f"unsupported language: {e}", file=sys.stderr)
         return 2
     except Exception as e:
         print(f"transcription failed: {type(e).__name__}: {e}", file=sys.stderr)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # hearth transcribe on bad audio files: exit status 1 and one line on stderr
 # naming the file and the problem, for each; a good file still transcribes
-# after every one. Also: a bad --format is a usage
-# error, and a missing model or Python says to run scripts/setup.sh --asr.
+# after every one. Also: a bad --format or --language is refused in one line,
+# a missing model, Python or faster-whisper says to run scripts/setup.sh --asr,
+# and a helper that misbehaves gives one clear line (exit status 3).
 # Usage: transcribe_bad_input.sh HEARTH_BINARY PYTHON
 set -uo pipefail
 hearth=$1
@@ -78,6 +79,11 @@ done
 status=$?
 [[ $status -eq 1 || $status -eq 2 ]] || fail "--format mp4: exit status $status"
 grep -q "unknown transcription format 'mp4'" "$tmp/err" || fail "--format mp4: $(cat "$tmp/err")"
+
+"$hearth" transcribe "$tmp/good.wav" --language xx >/dev/null 2>"$tmp/err"
+status=$?
+[[ $status -eq 1 && $(wc -l <"$tmp/err") -eq 1 ]] || fail "--language xx: exit status $status: $(cat "$tmp/err")"
+grep -q "unsupported language: 'xx' is not a valid language code" "$tmp/err" || fail "--language xx: $(cat "$tmp/err")"
 
 # The engine missing: a model directory without a model, then no Python.
 mkdir -p "$tmp/no_model"
