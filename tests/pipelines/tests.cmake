@@ -8,3 +8,13 @@ if(TARGET test_service)
     add_dependencies(test_service ocr_tesseract)
   endif()
 endif()
+
+add_test(NAME pipeline_read_and_summarize
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/read_and_summarize.sh $<TARGET_FILE:hearth_cli>)
+set_tests_properties(pipeline_read_and_summarize PROPERTIES TIMEOUT 300)
+
+# Exits 77 (reported SKIPPED, never passed) while no plugin with an asr
+# capability is found; runs for real once one is built.
+add_test(NAME pipeline_transcribe_and_answer
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/transcribe_and_answer.sh $<TARGET_FILE:hearth_cli>)
+set_tests_properties(pipeline_transcribe_and_answer PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77)
