@@ -116,7 +116,7 @@ int show(const PipelineFlags& f) {
 }
 
 int check(const PipelineFlags& f) {
-  const service::PipelineSpec spec = service::load_pipeline_file(f.pipeline);
+  const service::PipelineSpec spec = load(f.pipeline);
   if (f.check_plugins) {
     plugins::PluginHost host(host_options(f));
     service::PipelineRunner(host, {}).check_plugins(spec);
@@ -216,8 +216,8 @@ Command add_pipeline_command(CLI::App& root) {
   CLI::App* sh = app->add_subcommand("show", "one pipeline's inputs, steps (in run order) and outputs");
   sh->add_option("PIPELINE", f->pipeline, "a pipeline name or a JSON file")->required();
   sh->add_flag("--json", f->json, "print it as JSON");
-  CLI::App* ck = app->add_subcommand("check", "validate a pipeline file without running it");
-  ck->add_option("FILE", f->pipeline, "the pipeline's JSON file")->required();
+  CLI::App* ck = app->add_subcommand("check", "validate a pipeline file (or a pipeline by name) without running it");
+  ck->add_option("FILE", f->pipeline, "the pipeline's JSON file, or a pipeline name")->required();
   ck->add_flag("--plugins", f->check_plugins, "also find each step's plugin and check the output fields used");
   ck->add_option("--plugin-dir", f->plugin_dirs, "also search this directory for plugins (first; repeatable)");
   CLI::App* rn = app->add_subcommand("run", "run a pipeline and print its outputs");

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "plugins/utf8.h"
+
 namespace hearth::service {
 namespace {
 
@@ -13,6 +15,15 @@ double ms_since(Clock::time_point t0) {
 }
 
 std::string as_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+// Generated text can end inside a UTF-8 sequence (the token limit fell there);
+// later steps and JSON output need well-formed text, so bad bytes become U+FFFD.
+std::string well_formed(std::string text) {
+  size_t bad = 0;
+  for (size_t tries = 0; tries < text.size() && !plugins::valid_utf8(text, &bad); ++tries)
+    text.replace(bad, 1, "\xEF\xBF\xBD");
+  return text;
+}
 
 }  // namespace
 
@@ -119,7 +130,7 @@ PipelineResult PipelineRunner::run(const PipelineSpec& spec, const std::map<std:
           req.max_tokens = step.max_tokens;
           req.temperature = step.temperature;
           const LlmStepResult out = llm_(req);
-          sr.output = {{"text", out.text},
+          sr.output = {{"text", well_formed(out.text)},
                        {"prompt_tokens", out.prompt_tokens},
                        {"tokens", out.tokens},
                        {"finish_reason", out.finish_reason}};

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/json_type.h"
+#include "plugins/utf8.h"
 
 namespace hearth::service {
 namespace {
@@ -403,6 +404,8 @@ json resolve_inputs(const PipelineSpec& spec, const std::map<std::string, std::s
                                                    input_kind_name(in.kind) + "): give --input " + in.name + "=...");
     }
     std::string value = it->second;
+    if (!plugins::valid_utf8(value))
+      throw Error(ErrorCode::kInvalidArgument, "input '" + in.name + "': the value is not valid UTF-8");
     if (is_path_kind(in.kind)) {
       std::error_code ec;
       if (!fs::is_regular_file(value, ec))

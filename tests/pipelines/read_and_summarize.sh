@@ -71,6 +71,19 @@ else
   bad "plain output: $(cat "$tmp/plain" "$tmp/err")"
 fi
 
+# The built-ins are listed and check clean, by name.
+if "$hearth" pipeline list > "$tmp/list" 2>&1 && grep -q '^read-and-summarize ' "$tmp/list" \
+   && grep -q '^transcribe-and-answer ' "$tmp/list" && grep -q 'inputs: image=image' "$tmp/list"; then
+  ok "pipeline list shows both built-ins and their inputs"
+else
+  bad "pipeline list: $(cat "$tmp/list")"
+fi
+if "$hearth" pipeline check read-and-summarize --plugins > "$tmp/out" 2>&1 && grep -q ': ok (' "$tmp/out"; then
+  ok "pipeline check read-and-summarize --plugins: $(cat "$tmp/out")"
+else
+  bad "pipeline check: $(cat "$tmp/out")"
+fi
+
 expect() {  # expect "description" "pattern the one error line must match" args...
   local what=$1 pattern=$2; shift 2
   timeout 60 "$hearth" "$@" > "$tmp/out" 2> "$tmp/err"

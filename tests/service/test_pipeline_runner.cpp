@@ -167,6 +167,16 @@ TEST_F(PipelineRunnerTest, UnknownPluginsAndCapabilitiesAreRefusedBeforeAnything
   EXPECT_TRUE(requests_.empty());
 }
 
+TEST_F(PipelineRunnerTest, TextCutInsideACharacterIsMadeWellFormed) {
+  const PipelineSpec spec = parse_pipeline_text(kCountAndAsk, "count.json");
+  // "café" cut after the first byte of é: the last step's template and the JSON must still work.
+  PipelineRunner runner(*host_, [](const LlmStepRequest&) { return LlmStepResult{"caf\xC3", 1, 4, "length"}; });
+  const PipelineResult r = runner.run(spec, {{"text", "x"}});
+  EXPECT_EQ(r.steps[1].output["text"], "caf\xEF\xBF\xBD");
+  EXPECT_EQ(r.outputs["answer"], "<caf\xEF\xBF\xBD>");
+  EXPECT_NO_THROW(r.to_json().dump());
+}
+
 TEST_F(PipelineRunnerTest, MissingRequiredInputStopsBeforeAnyStep) {
   PipelineRunner runner(*host_, fake_llm());
   EXPECT_THROW(runner.run(parse_pipeline_text(kCountAndAsk, "count.json"), {}), Error);

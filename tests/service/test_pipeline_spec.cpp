@@ -258,9 +258,46 @@ TEST(PipelineSpec, InputsAreCheckedResolvedAndDefaulted) {
   EXPECT_NE(message({}).find("needs input 'image'"), std::string::npos) << message({});
   const std::string missing = message({{"image", "/no/such/picture.png"}});
   EXPECT_NE(missing.find("input 'image': /no/such/picture.png: no such image file"), std::string::npos) << missing;
+  const std::string not_utf8 = message({{"image", image}, {"style", "caf\xC3"}});
+  EXPECT_NE(not_utf8.find("input 'style': the value is not valid UTF-8"), std::string::npos) << not_utf8;
   const std::string unknown = message({{"image", image}, {"colour", "red"}});
   EXPECT_NE(unknown.find("has no input 'colour'"), std::string::npos) << unknown;
   std::remove(image.c_str());
+}
+
+TEST(PipelineSpec, MutatedFilesParseOrFailWithHearthErrors) {
+  const std::string base = good().dump(1);
+  const std::string alphabet = "{}[]\":,.0123456789-e truefalsnul{{}}steps.inputs\\\xC3\x80\xFF";
+  uint64_t state = 12345;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<size_t>(state >> 33);
+  };
+  int parsed = 0, refused = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string text = base;
+    const int edits = 1 + static_cast<int>(next() % 4);
+    for (int e = 0; e < edits && !text.empty(); ++e) {
+      const size_t at = next() % text.size();
+      switch (next() % 4) {
+        case 0: text[at] = alphabet[next() % alphabet.size()]; break;
+        case 1: text.erase(at, 1 + next() % 8); break;
+        case 2: text.insert(at, 1, alphabet[next() % alphabet.size()]); break;
+        case 3: text.resize(at); break;
+      }
+    }
+    try {
+      parse_pipeline_text(text, "m.json");
+      ++parsed;
+    } catch (const Error& e) {
+      ++refused;
+      EXPECT_EQ(std::string(e.what()).rfind("m.json: ", 0), 0u) << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "not a hearth::Error: " << e.what() << "\n" << text;
+    }
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(parsed + refused, 2999);
 }
 
 TEST(PipelineSpec, MissingFileIsNotFound) {
