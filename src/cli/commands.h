@@ -28,5 +28,6 @@ Command add_plan_command(CLI::App& root);
 Command add_plugins_command(CLI::App& root);
 Command add_ocr_command(CLI::App& root);
 Command add_transcribe_command(CLI::App& root);
+Command add_pipeline_command(CLI::App& root);
 
 }  // namespace hearth::cli

@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
                                    add_quantize_command(app), add_synth_command(app),
                                    add_serve_command(app), add_device_command(app),
                                    add_plan_command(app), add_plugins_command(app),
-                                   add_ocr_command(app), add_transcribe_command(app)};
+                                   add_ocr_command(app), add_transcribe_command(app),
+                                   add_pipeline_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
