@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "core/error.h"
@@ -45,6 +46,9 @@ ChildOutcome run_isolated(const std::function<void(int)>& body, std::chrono::mil
     ::close(result_pipe[0]), ::close(result_pipe[1]);
     throw Error(ErrorCode::kIo, std::string("cannot create a pipe for a plugin call: ") + std::strerror(errno));
   }
+  // Whatever the host has buffered but not written would be written again by
+  // the child when a plugin calls exit(): flush it first.
+  std::fflush(nullptr);
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int err = errno;

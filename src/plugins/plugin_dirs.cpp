@@ -27,15 +27,17 @@ std::vector<std::string> executable_plugin_dirs() {
   return {(up / "plugins").string(), (up / "lib" / "hearth" / "plugins").string()};
 }
 
-std::vector<std::string> plugin_search_dirs(const std::vector<std::string>& extra) {
+std::vector<std::string> plugin_search_dirs(const std::vector<std::string>& extra, bool with_defaults) {
   std::vector<std::string> dirs;
   std::error_code ec;
   for (const std::string& d : extra) {
     if (!fs::is_directory(d, ec)) throw Error(ErrorCode::kNotFound, d + ": no such plugin directory");
     dirs.push_back(d);
   }
-  dirs.push_back(home_plugin_dir());
-  for (const std::string& d : executable_plugin_dirs()) dirs.push_back(d);
+  if (with_defaults) {
+    dirs.push_back(home_plugin_dir());
+    for (const std::string& d : executable_plugin_dirs()) dirs.push_back(d);
+  }
   // One directory reached twice (a --plugin-dir naming the build's) is searched once.
   std::vector<std::string> unique;
   std::vector<fs::path> seen;

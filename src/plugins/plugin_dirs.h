@@ -19,8 +19,9 @@ std::string home_plugin_dir();
 // <exe>/../lib/hearth/plugins (an install prefix).
 std::vector<std::string> executable_plugin_dirs();
 // The search order: `extra` (the caller's --plugin-dir, each must exist, else
-// Error(kNotFound)), then $HEARTH_HOME/plugins, then the executable's.
-std::vector<std::string> plugin_search_dirs(const std::vector<std::string>& extra);
+// Error(kNotFound)), then $HEARTH_HOME/plugins, then the executable's
+// (those two only when with_defaults).
+std::vector<std::string> plugin_search_dirs(const std::vector<std::string>& extra, bool with_defaults = true);
 
 // One manifest found on the way: parsed, or the error that says why not.
 struct FoundPlugin {

@@ -168,7 +168,7 @@ const CapabilityInfo* PluginInfo::find(const std::string& capability) const {
 }
 
 PluginHost::PluginHost(HostOptions options) : options_(std::move(options)) {
-  dirs_ = plugin_search_dirs(options_.plugin_dirs);
+  dirs_ = plugin_search_dirs(options_.plugin_dirs, options_.default_dirs);
   found_ = discover_plugins(dirs_);
 }
 

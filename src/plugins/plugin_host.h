@@ -36,6 +36,7 @@ struct PluginInfo {
 
 struct HostOptions {
   std::vector<std::string> plugin_dirs;  // searched before the default ones
+  bool default_dirs = true;              // false: plugin_dirs only
   std::chrono::milliseconds call_timeout{60000};
   std::chrono::milliseconds describe_timeout{15000};
 };

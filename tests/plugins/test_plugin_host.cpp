@@ -27,6 +27,7 @@ std::string fixture_dir(const std::string& name) { return kFixtures + "/" + name
 // A host that searches the fixture root first: every fixture is visible by name.
 HostOptions fixture_options(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
   HostOptions o;
+  o.default_dirs = false;
   o.plugin_dirs = {kFixtures};
   o.call_timeout = timeout;
   o.describe_timeout = timeout;
@@ -162,6 +163,7 @@ TEST(PluginHost, UnknownPluginsAndCapabilitiesAreNotFound) {
 
 TEST(PluginHost, AMissingPluginDirIsNamed) {
   HostOptions o;
+  o.default_dirs = false;
   o.plugin_dirs = {kFixtures + "/does-not-exist"};
   try {
     PluginHost host(o);
@@ -231,6 +233,7 @@ TEST_F(Manifests, EachBadManifestIsReportedWithItsKey) {
     fs::remove_all(root_);
     const std::string dir = plugin("p", c.text);
     HostOptions o;
+    o.default_dirs = false;
     o.plugin_dirs = {dir};
     PluginHost host(o);
     ASSERT_FALSE(host.found().empty());
@@ -245,6 +248,7 @@ TEST_F(Manifests, AManifestWhoseLibraryIsMissingIsNotFound) {
   const std::string dir = plugin("p", R"({"name": "well_behaved", "version": "1.0.0", "abi_version": 1,
       "library": "gone.so", "capabilities": [{"name": "echo", "kind": "tool"}]})");
   HostOptions o;
+  o.default_dirs = false;
   o.plugin_dirs = {dir};
   PluginHost host(o);
   try {
@@ -261,6 +265,7 @@ TEST_F(Manifests, ALibraryThatIsNotASharedObjectIsAFormatError) {
   const std::string dir = plugin("p", kGoodManifest);
   std::ofstream(fs::path(dir) / "well_behaved.so", std::ios::trunc) << "this is not an ELF file\n";
   HostOptions o;
+  o.default_dirs = false;
   o.plugin_dirs = {dir};
   PluginHost host(o);
   try {
@@ -276,6 +281,7 @@ TEST_F(Manifests, TheManifestMustListWhatTheLibraryHas) {
   const std::string dir = plugin("p", R"({"name": "well_behaved", "version": "1.0.0", "abi_version": 1,
       "library": "well_behaved.so", "capabilities": [{"name": "echo", "kind": "ocr"}]})");
   HostOptions o;
+  o.default_dirs = false;
   o.plugin_dirs = {dir};
   PluginHost host(o);
   try {
@@ -292,6 +298,7 @@ TEST_F(Manifests, TheManifestMustListWhatTheLibraryHas) {
 TEST_F(Manifests, AGoodCopyWorksAndAnEarlierDirectoryShadowsALaterOne) {
   const std::string first = plugin("first", kGoodManifest);
   HostOptions o;
+  o.default_dirs = false;
   o.plugin_dirs = {first, kFixtures};
   PluginHost host(o);
   EXPECT_FALSE(host.call("well_behaved", "echo", echo_input()).empty());
@@ -309,6 +316,7 @@ TEST_F(Manifests, FirstWithKindSkipsPluginsThatFailToLoad) {
   }
   plugin("c_good", kGoodManifest);
   HostOptions o;
+  o.default_dirs = false;
   o.plugin_dirs = {root_.string()};
   PluginHost host(o);
   std::string capability;
