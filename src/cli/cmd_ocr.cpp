@@ -12,7 +12,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "plugins/plugin_host.h"
+#include "plugins/plugin_calls.h"
 
 namespace hearth::cli {
 namespace {
@@ -37,25 +37,14 @@ int ocr(const OcrFlags& f) {
   o.plugin_dirs = f.dirs;
   o.call_timeout = std::chrono::milliseconds(static_cast<long long>(f.timeout * 1000));
   plugins::PluginHost host(o);
-  std::string capability;
-  const plugins::PluginInfo* info = nullptr;
-  if (f.plugin.empty()) {
-    info = &host.first_with_kind("ocr", &capability);
-  } else {
-    info = &host.plugin(f.plugin);
-    for (const auto& c : info->capabilities)
-      if (c.kind == "ocr" && capability.empty()) capability = c.name;
-    if (capability.empty()) throw Error(ErrorCode::kInvalidArgument, "plugin '" + f.plugin + "' has no ocr capability");
-  }
-  // The child may run elsewhere in the tree; an absolute path means the same file.
-  nlohmann::json input = {{"image_path", fs::absolute(f.image).lexically_normal().string()}};
-  if (!f.language.empty()) input["language"] = f.language;
-  if (f.dpi) input["dpi"] = f.dpi;
-  nlohmann::json out = host.call(info->manifest.name, capability, input);
-  if (!out.contains("text") || !out["text"].is_string())
-    throw Error(ErrorCode::kFormat, "plugin '" + info->manifest.name + "' returned no \"text\" string");
+  plugins::OcrOptions options;
+  options.plugin = f.plugin;
+  options.language = f.language;
+  options.dpi = f.dpi;
+  std::string plugin;
+  nlohmann::json out = plugins::ocr_image(host, f.image, options, &plugin);
   if (f.json) {
-    out["plugin"] = info->manifest.name;
+    out["plugin"] = plugin;
     out["image"] = f.image;
     std::cout << out.dump(2) << "\n";
   } else {

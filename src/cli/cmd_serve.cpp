@@ -20,6 +20,7 @@
 #include "core/byte_size.h"
 #include "core/error.h"
 #include "runtime/kv_pool.h"
+#include "plugins/plugin_dirs.h"
 #include "service/http_server.h"
 
 namespace hearth::cli {
@@ -42,6 +43,9 @@ struct ServeFlags {
   int job_workers = 0;
   double shutdown_timeout = 30;
   int http_threads = 64;
+  std::vector<std::string> plugin_dirs;
+  std::vector<std::string> pipeline_dirs;
+  double plugin_timeout = 600;
 };
 
 // "id=path" names a model; otherwise the id is the file name without .gguf.
@@ -73,6 +77,12 @@ int serve(const ServeFlags& f) {
     throw Error(ErrorCode::kInvalidArgument, "--http-threads must be within 1..4096");
   if (f.job_workers < 0 || f.job_workers > 256)
     throw Error(ErrorCode::kInvalidArgument, "--job-workers must be within 0..256");
+  if (!(f.plugin_timeout > 0 && f.plugin_timeout <= 86400))
+    throw Error(ErrorCode::kInvalidArgument, "--plugin-timeout must be within (0, 86400] seconds");
+  for (const auto& d : f.plugin_dirs) plugins::plugin_search_dirs({d});        // each must exist
+  for (const auto& d : f.pipeline_dirs)
+    if (std::error_code ec; !std::filesystem::is_directory(d, ec))
+      throw Error(ErrorCode::kNotFound, d + ": no such pipeline directory");
 
   std::vector<service::ModelEntry> models;
   if (f.models.empty()) models.push_back(model_entry(""));
@@ -121,6 +131,10 @@ int serve(const ServeFlags& f) {
   if (ho.api_key.empty())
     if (const char* key = std::getenv("HEARTH_API_KEY"); key && *key) ho.api_key = key;
   ho.threads = f.http_threads;
+  ho.default_model = models.front().id;
+  ho.plugins.plugin_dirs = f.plugin_dirs;
+  ho.plugins.call_timeout = std::chrono::milliseconds(static_cast<long long>(f.plugin_timeout * 1000));
+  ho.pipeline_dirs = f.pipeline_dirs;
   service::HttpServer server(scheduler, jobs, metrics, ho);
   const int port = server.bind();
 
@@ -182,6 +196,10 @@ Command add_serve_command(CLI::App& root) {
   app->add_option("--shutdown-timeout", f->shutdown_timeout, "seconds running requests get on SIGTERM")
       ->capture_default_str();
   app->add_option("--http-threads", f->http_threads, "connections served at once")->capture_default_str();
+  app->add_option("--plugin-dir", f->plugin_dirs, "also search this directory for plugins (first; repeatable)");
+  app->add_option("--pipeline-dir", f->pipeline_dirs, "also search this directory for pipelines (first; repeatable)");
+  app->add_option("--plugin-timeout", f->plugin_timeout, "seconds before one plugin call is killed")
+      ->capture_default_str();
   return {app, [f] { return serve(*f); }};
 }
 

@@ -11,8 +11,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "plugins/plugin_host.h"
-#include "plugins/transcript_format.h"
+#include "plugins/plugin_calls.h"
 
 namespace hearth::cli {
 namespace {
@@ -43,27 +42,12 @@ int transcribe(const TranscribeFlags& f) {
   o.plugin_dirs = f.dirs;
   o.call_timeout = std::chrono::milliseconds(static_cast<long long>(f.timeout * 1000));
   plugins::PluginHost host(o);
-  std::string capability;
-  const plugins::PluginInfo* info = nullptr;
-  if (f.plugin.empty()) {
-    info = &host.first_with_kind("asr", &capability);
-  } else {
-    info = &host.plugin(f.plugin);
-    for (const auto& c : info->capabilities)
-      if (c.kind == "asr" && capability.empty()) capability = c.name;
-    if (capability.empty()) throw Error(ErrorCode::kInvalidArgument, "plugin '" + f.plugin + "' has no asr capability");
-  }
-  // Optional keys go only to a plugin whose input schema declares them.
-  const plugins::CapabilityInfo* cap = info->find(capability);
-  auto accepts = [&](const char* key) {
-    return cap && cap->input_schema.contains("properties") && cap->input_schema["properties"].contains(key);
-  };
-  nlohmann::json input = {{"audio_path", fs::absolute(f.audio).lexically_normal().string()}};
-  if (!f.language.empty() && accepts("language")) input["language"] = f.language;
-  if (f.threads > 0 && accepts("threads")) input["threads"] = f.threads;
-  if (accepts("word_timestamps")) input["word_timestamps"] = !f.no_words;
-  const nlohmann::json out = host.call(info->manifest.name, capability, input);
-  const plugins::Transcript t = plugins::transcript_from_json(out, "plugin '" + info->manifest.name + "'");
+  plugins::TranscribeOptions options;
+  options.plugin = f.plugin;
+  options.language = f.language;
+  options.threads = f.threads;
+  options.word_timestamps = !f.no_words;
+  const plugins::Transcript t = plugins::transcribe_audio(host, f.audio, options);
   std::cout << plugins::render_transcript(t, format, !f.no_words);
   return 0;
 }

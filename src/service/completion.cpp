@@ -116,6 +116,11 @@ CompletionPlan plan_for(CompletionKind kind, const std::string& model, bool stre
 }  // namespace
 
 CompletionPlan plan_chat(Scheduler& scheduler, const ChatCompletionRequest& r) {
+  if (!r.plugin_tools.empty())
+    throw ApiException(ApiError::invalid("Invalid value for '" + r.plugin_tools.front().path +
+                                             "': plugin tools are run by POST /v1/chat/completions without "
+                                             "streaming; give them there.",
+                                         r.plugin_tools.front().path, "invalid_value"));
   CompletionPlan plan = plan_for(CompletionKind::kChat, r.model, r.stream, r.include_usage);
   plan.tools = r.tools;
   plan.lease = acquire(scheduler, r.model);

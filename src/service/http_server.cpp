@@ -8,6 +8,8 @@
 #include <thread>
 
 #include "core/error.h"
+#include "plugins/plugin_calls.h"
+#include "service/media_request.h"
 
 namespace hearth::service {
 namespace {
@@ -41,11 +43,13 @@ void send_error(httplib::Response& res, const ApiError& e) {
 // The route a path belongs to, for metrics labels (ids folded away).
 std::string endpoint_label(const std::string& path) {
   static constexpr std::string_view kExact[] = {"/v1/chat/completions", "/v1/completions", "/v1/models",
-                                                "/v1/jobs", "/health", "/metrics"};
+                                                "/v1/jobs", "/health", "/metrics", "/v1/audio/transcriptions",
+                                                "/v1/ocr", "/v1/pipelines"};
   for (std::string_view e : kExact)
     if (path == e) return std::string(e);
   if (path.rfind("/v1/models/", 0) == 0) return "/v1/models/{model}";
   if (path.rfind("/v1/jobs/", 0) == 0) return "/v1/jobs/{id}";
+  if (path.rfind("/v1/pipelines/", 0) == 0) return "/v1/pipelines/{name}";
   return "other";
 }
 
@@ -76,6 +80,25 @@ int64_t query_int(const httplib::Request& req, const char* key, int64_t fallback
   return x;
 }
 
+bool is_multipart(const httplib::Request& req) {
+  return req.get_header_value("Content-Type").rfind("multipart/form-data", 0) == 0;
+}
+
+// The parts of a multipart/form-data body, in the order sent; 400 when the
+// body is not one.
+std::vector<FormField> form_fields(const httplib::Request& req) {
+  if (!is_multipart(req))
+    throw ApiException(ApiError::invalid("This endpoint takes multipart/form-data (a 'file' part and text fields); "
+                                         "the request's Content-Type is " +
+                                             quote_for_error(req.get_header_value("Content-Type").empty()
+                                                                 ? std::string("missing")
+                                                                 : req.get_header_value("Content-Type")) + ".",
+                                         "", "invalid_content_type"));
+  std::vector<FormField> fields;
+  for (const auto& [name, part] : req.files) fields.push_back({name, part.filename, part.content_type, part.content});
+  return fields;
+}
+
 }  // namespace
 
 HttpServer::HttpServer(Scheduler& scheduler, JobRunner& jobs, ServiceMetrics& metrics, HttpOptions options)
@@ -83,10 +106,20 @@ HttpServer::HttpServer(Scheduler& scheduler, JobRunner& jobs, ServiceMetrics& me
       jobs_(jobs),
       metrics_(metrics),
       options_(std::move(options)),
+      plugins_(options_.plugins),
+      pipelines_(scheduler, plugins_, options_.default_model, options_.pipeline_dirs, metrics.completion_observer()),
+      tool_chat_(scheduler, plugins_, metrics.completion_observer()),
       server_(std::make_unique<httplib::Server>()) {
   const int threads = std::max(4, options_.threads);
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  server_->set_payload_max_length(kMaxBodyBytes);
+  // Uploads may be larger than JSON bodies (parse_json_body holds those to kMaxBodyBytes).
+  server_->set_payload_max_length(kMaxUploadBytes + (size_t{1} << 20));
+  jobs_.enable_pipelines({[this](const std::string& name, const ojson& body) {
+                            return pipelines_.canonical_request(name, body);
+                          },
+                          [this](const std::string& name, const ojson& canonical, const std::atomic<bool>* stop) {
+                            return pipelines_.run(name, canonical, stop);
+                          }});
   server_->set_keep_alive_max_count(1000);
   server_->set_read_timeout(30, 0);
   server_->set_write_timeout(30, 0);
@@ -121,7 +154,7 @@ void HttpServer::routes() {
     if (!res.body.empty()) return;
     ApiError e;
     if (res.status == 413) {
-      e = ApiError::too_large(kMaxBodyBytes);
+      e = ApiError::too_large(kMaxUploadBytes);
     } else if (res.status == 404) {
       e = ApiError::not_found("Unknown request URL: " + req.method + " " + quote_for_error(req.path) + ".");
     } else if (res.status >= 500) {
@@ -166,6 +199,8 @@ void HttpServer::routes() {
          [this](const httplib::Request& req, httplib::Response& res) { completion(req, res, /*chat=*/true); });
   s.Post("/v1/completions",
          [this](const httplib::Request& req, httplib::Response& res) { completion(req, res, /*chat=*/false); });
+
+  plugin_routes();
 
   s.Post("/v1/jobs", [this](const httplib::Request& req, httplib::Response& res) {
     if (stopping_) return send_error(res, ApiError::unavailable("The server is shutting down.", 5));
@@ -224,9 +259,17 @@ void HttpServer::completion(const httplib::Request& req, httplib::Response& res,
   if (stopping_) return send_error(res, ApiError::unavailable("The server is shutting down.", 5));
   std::shared_ptr<CompletionRun> run;
   try {
-    CompletionPlan plan = chat ? plan_chat(scheduler_, parse_chat_completion(req.body))
-                               : plan_text(scheduler_, parse_completion(req.body));
-    run = CompletionRun::start(std::move(plan), metrics_.completion_observer());
+    if (chat) {
+      ChatCompletionRequest r = parse_chat_completion(req.body);
+      if (!r.plugin_tools.empty()) {
+        // Answered whole: the plugin calls happen between the model's turns.
+        // A shutdown's drain of the scheduler ends the generation under way.
+        return send_json(res, 200, tool_chat_.complete(std::move(r)));
+      }
+      run = CompletionRun::start(plan_chat(scheduler_, r), metrics_.completion_observer());
+    } else {
+      run = CompletionRun::start(plan_text(scheduler_, parse_completion(req.body)), metrics_.completion_observer());
+    }
   } catch (const ApiException& e) {
     return send_error(res, e.error());
   }
@@ -312,6 +355,89 @@ void HttpServer::completion(const httplib::Request& req, httplib::Response& res,
         return true;
       },
       release);
+}
+
+void HttpServer::plugin_routes() {
+  httplib::Server& s = *server_;
+  s.Post("/v1/audio/transcriptions",
+         [this](const httplib::Request& req, httplib::Response& res) { transcription(req, res); });
+  s.Post("/v1/ocr", [this](const httplib::Request& req, httplib::Response& res) { ocr(req, res); });
+  s.Get("/v1/pipelines", [this](const httplib::Request&, httplib::Response& res) { send_json(res, 200, pipelines_.list()); });
+  s.Post(R"(/v1/pipelines/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) { pipeline(req, res); });
+}
+
+void HttpServer::transcription(const httplib::Request& req, httplib::Response& res) {
+  if (stopping_) return send_error(res, ApiError::unavailable("The server is shutting down.", 5));
+  std::unique_ptr<TempUpload> upload;
+  try {
+    const std::vector<FormField> fields = form_fields(req);
+    const TranscriptionRequest r = parse_transcription_request(fields);
+    upload = std::make_unique<TempUpload>(r.file->content, r.file->filename);
+    std::unique_ptr<plugins::PluginHost> host = plugins_.host();
+    plugins::TranscribeOptions o;
+    // "whisper-1" and other OpenAI names mean the first ASR plugin; a plugin's own name picks it.
+    for (const auto& f : host->found())
+      if (f.manifest && f.manifest->name == r.model) o.plugin = r.model;
+    o.language = r.language;
+    o.word_timestamps = r.word_timestamps;
+    const plugins::Transcript t = plugins::transcribe_audio(*host, upload->path(), o);
+    const std::string body = plugins::render_transcript(t, r.format, r.word_timestamps);
+    res.status = 200;
+    res.set_content(body, plugins::transcript_content_type(r.format));
+  } catch (const ApiException& e) {
+    send_error(res, e.error());
+  } catch (const Error& e) {
+    send_error(res, plugin_api_error(e, {upload.get()}));
+  }
+}
+
+void HttpServer::ocr(const httplib::Request& req, httplib::Response& res) {
+  if (stopping_) return send_error(res, ApiError::unavailable("The server is shutting down.", 5));
+  std::unique_ptr<TempUpload> upload;
+  try {
+    const std::vector<FormField> fields = form_fields(req);
+    const OcrRequest r = parse_ocr_request(fields);
+    upload = std::make_unique<TempUpload>(r.file->content, r.file->filename);
+    std::unique_ptr<plugins::PluginHost> host = plugins_.host();
+    plugins::OcrOptions o;
+    o.plugin = r.plugin;
+    o.language = r.language;
+    o.dpi = r.dpi;
+    std::string plugin;
+    const nlohmann::json out = plugins::ocr_image(*host, upload->path(), o, &plugin);
+    ojson body = {{"object", "ocr"}, {"plugin", plugin}, {"filename", upload->client_filename()}};
+    for (const auto& [k, v] : out.items()) body[k] = v;
+    send_json(res, 200, body);
+  } catch (const ApiException& e) {
+    send_error(res, e.error());
+  } catch (const Error& e) {
+    send_error(res, plugin_api_error(e, {upload.get()}));
+  }
+}
+
+void HttpServer::pipeline(const httplib::Request& req, httplib::Response& res) {
+  if (stopping_) return send_error(res, ApiError::unavailable("The server is shutting down.", 5));
+  const std::string name = req.matches[1];
+  try {
+    ojson canonical;
+    bool async = false;
+    if (is_multipart(req)) {
+      const std::vector<FormField> fields = form_fields(req);
+      canonical = pipelines_.canonical_request(name, fields);
+      for (const FormField& f : fields) async = async || (f.name == "async" && f.content == "true" && f.filename.empty());
+    } else {
+      const ojson body = parse_json_body(req.body);
+      async = PipelineService::wants_async(body);
+      canonical = pipelines_.canonical_request(name, body);
+    }
+    if (async) {
+      const ojson job = {{"endpoint", "/v1/pipelines/" + name}, {"body", canonical}};
+      return send_json(res, 200, to_json(jobs_.submit(job.dump())));
+    }
+    send_json(res, 200, pipelines_.run(name, canonical));
+  } catch (const ApiException& e) {
+    send_error(res, e.error());
+  }
 }
 
 int HttpServer::bind() {

@@ -1,15 +1,19 @@
 // HttpServer: the OpenAI-compatible HTTP API on cpp-httplib — chat and text
-// completions (streamed as server-sent events or whole), models, async jobs,
-// health and Prometheus metrics — with bearer-key authentication and a
-// graceful shutdown.
+// completions (streamed as server-sent events or whole, with plugin tools),
+// models, audio transcriptions, OCR, pipelines, async jobs, health and
+// Prometheus metrics — with bearer-key authentication and a graceful shutdown.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "service/job_runner.h"
+#include "service/pipeline_service.h"
+#include "service/plugin_access.h"
+#include "service/plugin_tools.h"
 #include "service/scheduler.h"
 #include "service/service_metrics.h"
 
@@ -26,6 +30,9 @@ struct HttpOptions {
   int port = 8080;        // 0: any free port (see port())
   std::string api_key;    // non-empty: every endpoint but /health needs "Authorization: Bearer <key>"
   int threads = 64;       // connections served at once (each streaming client holds one)
+  std::string default_model;       // the model of pipeline LLM steps that name none
+  PluginAccessOptions plugins;     // where plugins are found, how long a call may take
+  std::vector<std::string> pipeline_dirs;  // searched before the default ones
 };
 
 class HttpServer {
@@ -52,11 +59,18 @@ class HttpServer {
   void routes();
   bool authorized(const httplib::Request& req) const;
   void completion(const httplib::Request& req, httplib::Response& res, bool chat);
+  void plugin_routes();
+  void transcription(const httplib::Request& req, httplib::Response& res);
+  void ocr(const httplib::Request& req, httplib::Response& res);
+  void pipeline(const httplib::Request& req, httplib::Response& res);
 
   Scheduler& scheduler_;
   JobRunner& jobs_;
   ServiceMetrics& metrics_;
   HttpOptions options_;
+  PluginAccess plugins_;
+  PipelineService pipelines_;
+  PluginToolChat tool_chat_;
   std::unique_ptr<httplib::Server> server_;
   std::atomic<bool> stopping_{false};
   std::atomic<int> open_responses_{0};  // completion responses not yet released

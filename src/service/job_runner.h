@@ -1,10 +1,12 @@
 // JobRunner: the asynchronous jobs of POST /v1/jobs. A job is a chat or text
-// completion request, stored in the JobStore, run in the background on the
-// model's engine (as many at once as workers), its response stored as the
-// result; DELETE cancels it, queued or running.
+// completion request (run on the model's engine) or a pipeline run, stored in
+// the JobStore, run in the background (as many at once as workers), its
+// response stored as the result; DELETE cancels it, queued or running.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -15,11 +17,21 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "service/completion.h"
 #include "service/job_store.h"
 #include "service/scheduler.h"
 
 namespace hearth::service {
+
+// How pipeline jobs are checked and run (the HTTP layer's PipelineService):
+// both take the pipeline's name and the request body, and throw ApiException.
+struct PipelineJobs {
+  std::function<nlohmann::ordered_json(const std::string& name, const nlohmann::ordered_json& body)> canonical;
+  std::function<nlohmann::ordered_json(const std::string& name, const nlohmann::ordered_json& canonical,
+                                       const std::atomic<bool>* stop)> run;
+};
 
 class JobRunner {
  public:
@@ -29,8 +41,12 @@ class JobRunner {
   JobRunner(const JobRunner&) = delete;
   JobRunner& operator=(const JobRunner&) = delete;
 
-  // The body is {"endpoint": "/v1/chat/completions" or "/v1/completions",
-  // "body": <that endpoint's request, without streaming>}. Throws ApiException
+  // Pipeline jobs are refused until this is called (before serving).
+  void enable_pipelines(PipelineJobs pipelines) { pipelines_ = std::move(pipelines); }
+
+  // The body is {"endpoint": "/v1/chat/completions", "/v1/completions" or
+  // "/v1/pipelines/NAME", "body": <that endpoint's request (JSON), without
+  // streaming>}. Throws ApiException
   // (400 naming the parameter, 404 for a model not served, 503 when stopping);
   // returns the queued job.
   Job submit(std::string_view body);
@@ -49,6 +65,7 @@ class JobRunner {
  private:
   void worker();
   void run_job(const std::string& id);
+  void run_pipeline_job(const std::string& id, const std::string& name, const std::string& body);
 
   JobStore& store_;
   Scheduler& scheduler_;
@@ -57,6 +74,8 @@ class JobRunner {
   std::condition_variable wake_;
   std::deque<std::string> queue_;
   std::map<std::string, std::shared_ptr<CompletionRun>> running_;
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> running_pipelines_;  // their stop flags
+  PipelineJobs pipelines_;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };

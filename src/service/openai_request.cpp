@@ -343,7 +343,7 @@ ResponseFormat parse_response_format(const Fields& f) {
   return format;
 }
 
-std::vector<Tool> parse_tools(const Fields& f) {
+std::vector<Tool> parse_tools(const Fields& f, std::vector<PluginToolRef>& plugin_tools) {
   const json* v = f.get("tools", Kind::kArray);
   if (!v) return {};
   if (v->empty())
@@ -352,8 +352,18 @@ std::vector<Tool> parse_tools(const Fields& f) {
   std::vector<Tool> tools;
   for (size_t i = 0; i < v->size(); ++i) {
     const Fields t((*v)[i], element("tools", i));
-    if (const std::string type = t.require_string("type"); type != "function")
-      not_one_of(t.path("type"), type, "'function'");
+    const std::string type = t.require_string("type");
+    if (type == "plugin") {
+      PluginToolRef ref;
+      ref.path = element("tools", i);
+      ref.plugin = t.require_string("plugin");
+      check_name(ref.plugin, t.path("plugin"));
+      ref.capability = t.string("capability").value_or("");
+      if (!ref.capability.empty()) check_name(ref.capability, t.path("capability"));
+      plugin_tools.push_back(std::move(ref));
+      continue;
+    }
+    if (type != "function") not_one_of(t.path("type"), type, "'function' or 'plugin'");
     const Fields function(t.require("function", Kind::kObject), t.path("function"));
     Tool tool;
     tool.name = function.require_string("name");
@@ -372,12 +382,12 @@ std::vector<Tool> parse_tools(const Fields& f) {
   return tools;
 }
 
-ToolChoice parse_tool_choice(const Fields& f, const std::vector<Tool>& tools) {
+ToolChoice parse_tool_choice(const Fields& f, const std::vector<Tool>& tools, bool plugin_tools) {
   ToolChoice choice;
-  choice.mode = tools.empty() ? ToolChoice::Mode::kNone : ToolChoice::Mode::kAuto;
+  choice.mode = tools.empty() && !plugin_tools ? ToolChoice::Mode::kNone : ToolChoice::Mode::kAuto;
   const json* v = f.get("tool_choice");
   if (!v) return choice;
-  if (tools.empty())
+  if (tools.empty() && !plugin_tools)
     fail("Invalid value for 'tool_choice': it is only allowed when 'tools' are given.", "tool_choice",
          "invalid_value");
   if (v->is_string()) {
@@ -395,7 +405,7 @@ ToolChoice parse_tool_choice(const Fields& f, const std::vector<Tool>& tools) {
   const Fields function(o.require("function", Kind::kObject), o.path("function"));
   choice.mode = ToolChoice::Mode::kFunction;
   choice.function = function.require_string("name");
-  if (std::none_of(tools.begin(), tools.end(), [&](const Tool& t) { return t.name == choice.function; }))
+  if (!plugin_tools && std::none_of(tools.begin(), tools.end(), [&](const Tool& t) { return t.name == choice.function; }))
     fail("Invalid value for '" + function.path("name") + "': no tool in 'tools' is named " +
              quote_for_error(choice.function) + ".",
          function.path("name"), "invalid_value");
@@ -454,8 +464,8 @@ ChatCompletionRequest parse_chat_completion(std::string_view body) {
   else if (max_tokens) r.max_tokens = int32_t(*max_tokens);
 
   r.response_format = parse_response_format(f);
-  r.tools = parse_tools(f);
-  r.tool_choice = parse_tool_choice(f, r.tools);
+  r.tools = parse_tools(f, r.plugin_tools);
+  r.tool_choice = parse_tool_choice(f, r.tools, !r.plugin_tools.empty());
   r.parallel_tool_calls = f.boolean("parallel_tool_calls").value_or(true);
 
   if (f.boolean("logprobs").value_or(false)) unsupported("logprobs", "log probabilities are not supported");

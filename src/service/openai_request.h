@@ -57,6 +57,15 @@ struct Tool {  // {"type": "function", "function": {...}}
   bool strict = false;
 };
 
+// A Hearth extension: {"type": "plugin", "plugin": NAME, "capability"?: NAME}
+// in "tools" offers an installed plugin's tool to the model; the server runs
+// the calls the model makes and answers with its reply to their results.
+struct PluginToolRef {
+  std::string plugin;
+  std::string capability;  // empty: the plugin's first tool capability
+  std::string path;        // "tools[3]", for errors
+};
+
 struct ToolChoice {
   enum class Mode { kNone, kAuto, kRequired, kFunction };
   Mode mode = Mode::kNone;  // default: kAuto when tools are given, else kNone
@@ -74,7 +83,8 @@ struct ChatCompletionRequest {
   bool include_usage = false;        // stream_options.include_usage
   ResponseFormat response_format;
   std::vector<Tool> tools;
-  ToolChoice tool_choice;
+  std::vector<PluginToolRef> plugin_tools;  // resolved into tools by the server (their names are not known here)
+  ToolChoice tool_choice;  // with plugin_tools, a kFunction name is checked once they are resolved
   bool parallel_tool_calls = true;
 };
 

@@ -10,6 +10,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "asr"))
+from wer import edit_distance  # noqa: E402  (Levenshtein over any sequences: characters here)
+
 HEARTH = sys.argv[1]
 
 # Text with digits, capitals and punctuation, as a letter or invoice has it.
@@ -35,16 +38,6 @@ DEGRADATIONS = {
     "rotated 2 deg": (["-background", "white", "-rotate", "2"], 0.06),
     "rotated -4 deg": (["-background", "white", "-rotate", "-4"], 0.10),
 }
-
-
-def edit_distance(a, b):
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def collapse(text):
