@@ -57,20 +57,12 @@ JobRunner::JobRunner(JobStore& store, Scheduler& scheduler, int workers, Complet
 JobRunner::~JobRunner() { drain(std::chrono::seconds(0)); }
 
 Job JobRunner::submit(std::string_view text) {
-  JobRequest r = parse_job_request(text);
+  const JobRequest r = parse_job_request(text);
   if (r.kind == kPipelineKind) {
     if (!pipelines_.canonical) throw ApiException(ApiError::not_found("This server runs no pipelines."));
     // Stored canonical: uploads as base64, checked against the pipeline now.
     const ojson canonical = pipelines_.canonical(r.pipeline, ojson::parse(r.body));
-    const std::string stored = ojson{{"endpoint", std::string(kPipelinePrefix) + r.pipeline}, {"body", canonical}}.dump();
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (stopping_) throw ApiException(ApiError::unavailable("The server is shutting down.", 5));
-    if (static_cast<int64_t>(queue_.size()) >= kMaxQueuedJobs)
-      throw ApiException(ApiError::rate_limited("Too many jobs are queued (" + std::to_string(queue_.size()) + ").", 30));
-    Job job = store_.create(r.kind, stored);
-    queue_.push_back(job.id);
-    wake_.notify_one();
-    return job;
+    return enqueue(r.kind, ojson{{"endpoint", std::string(kPipelinePrefix) + r.pipeline}, {"body", canonical}}.dump());
   }
   // The request is checked now, so that a job that could never run is refused
   // with the error a direct request would get.
@@ -94,11 +86,15 @@ Job JobRunner::submit(std::string_view text) {
     throw ApiException(ApiError::invalid("Invalid value for 'body.stream': a job cannot stream; leave it out.",
                                          "body.stream", "invalid_value"));
   if (!scheduler_.knows(model)) throw ApiException(ApiError::model_not_found(model));
+  return enqueue(r.kind, std::string(text));
+}
+
+Job JobRunner::enqueue(const std::string& kind, const std::string& request_json) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (stopping_) throw ApiException(ApiError::unavailable("The server is shutting down.", 5));
   if (static_cast<int64_t>(queue_.size()) >= kMaxQueuedJobs)
     throw ApiException(ApiError::rate_limited("Too many jobs are queued (" + std::to_string(queue_.size()) + ").", 30));
-  Job job = store_.create(r.kind, std::string(text));
+  Job job = store_.create(kind, request_json);
   queue_.push_back(job.id);
   wake_.notify_one();
   return job;

@@ -63,6 +63,7 @@ class JobRunner {
   JobStore& store() { return store_; }
 
  private:
+  Job enqueue(const std::string& kind, const std::string& request_json);
   void worker();
   void run_job(const std::string& id);
   void run_pipeline_job(const std::string& id, const std::string& name, const std::string& body);
