@@ -96,6 +96,11 @@ MatMulRates matmul_rates(DType type, ThreadPool& pool) {
   return r;
 }
 
+// The fixed cost of one small node as a generation step runs it: a 1-token
+// matvec of a 256x256 Q8_0 matrix (in cache; 0.1 us of arithmetic) on every
+// thread, so what is timed is the fork-join and the activation's quantization.
+double node_overhead_seconds(ThreadPool& pool);
+
 }  // namespace
 
 std::vector<uint8_t> random_weight_rows(DType type, int64_t k, int64_t n_rows, uint32_t seed) {
@@ -141,6 +146,10 @@ nlohmann::ordered_json probe_this_machine(int threads) {
   }
   j["cpu_matmul_gflops"] = gflops;
   j["cpu_matvec_gbs"] = matvec;
+  std::fprintf(stderr, "probing the cost of one small node...\n");
+  char overhead_text[32];
+  std::snprintf(overhead_text, sizeof overhead_text, "%.2f us", node_overhead_seconds(pool) * 1e6);
+  j["cpu_node_overhead"] = overhead_text;
   // Every OpenCL device, measured through Hearth's kernels on it.
   nlohmann::ordered_json gpus = nlohmann::ordered_json::array();
   bool unified = false;
@@ -159,13 +168,35 @@ nlohmann::ordered_json probe_this_machine(int threads) {
   }
   j["sources"] = {"measured by hearth device probe on " + std::to_string(threads > 0 ? threads : cores) +
                   " threads: read bandwidth (median of 9 passes over 1 GiB), a 256-token 2048x2048 matmul per "
-                  "weight type and a 1-token matvec over 96 MiB of its weights (fastest of 7 runs each)",
+                  "weight type and a 1-token matvec over 96 MiB of its weights (fastest of 7 runs each), "
+                  "the node overhead from 2000 1-token 256x256 Q8_0 matvecs (fastest of 5 rounds)",
                   gpus.empty() ? std::string(opencl::built_with_opencl() ? "no OpenCL device found"
                                                                          : "this build has no OpenCL")
                                : "OpenCL devices (gpus[]): Hearth's kernels on each, a 64-token 2048x2048 matmul and a "
                                  "1-token matvec over 64 MiB per weight type, 200 queued kernels for the launch cost, "
-                                 "32 MiB copied each way (fastest of 3 runs each)"};
+                                 "32 MiB copied each way, 200 4 KiB copies each way for the copy latency "
+                                 "(fastest of 3 runs each)"};
   return j;
 }
+
+namespace {
+
+double node_overhead_seconds(ThreadPool& pool) {
+  const cpu::MatMulShape shape{DType::kQ8_0, 256, 256, 1};
+  const std::vector<uint8_t> w = random_weight_rows(shape.weight_type, shape.k, shape.n_out, 3);
+  std::vector<float> x(static_cast<size_t>(shape.k), 0.5f), y(static_cast<size_t>(shape.n_out));
+  std::vector<uint8_t> scratch(cpu::matmul_scratch_bytes(shape));
+  constexpr int kCalls = 2000;
+  double best = 1e30;
+  for (int round = 0; round < 6; ++round) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < kCalls; ++i) cpu::matmul(shape, w.data(), x.data(), y.data(), scratch.data(), &pool);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / kCalls;
+    if (round > 0) best = std::min(best, s);  // the first warms caches and wakes the threads
+  }
+  return best;
+}
+
+}  // namespace
 
 }  // namespace hearth::cli

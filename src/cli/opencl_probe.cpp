@@ -63,6 +63,17 @@ nlohmann::ordered_json probe_opencl_device(const opencl::DeviceInfo& info) {
   });
   g["copy_bandwidth"] = with_unit(2.0 * static_cast<double>(copy_bytes) / copies / 1e9, "GB/s");
 
+  // A small blocking copy's fixed cost, as a generation step makes many:
+  // 4 KiB written and read back, one at a time.
+  constexpr int kSmallCopies = 200;
+  const double small = best_seconds(3, [&] {
+    for (int i = 0; i < kSmallCopies; ++i) {
+      d.write(copy, 0, host.data(), 4096);
+      d.read(copy, 0, host.data(), 4096);
+    }
+  });
+  g["copy_latency"] = with_unit(small / (2.0 * kSmallCopies) * 1e6, "us");
+
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   const int64_t k = 2048, n_out = 2048, tokens = 64;

@@ -179,6 +179,7 @@ AcceleratorProfile parse_gpu(const json& v, const std::string& origin, const std
   g.matvec_gbs = per_type(f, origin, prefix + ".", "matvec_gbs", Quantity::kBandwidthGBs, 1e5);
   g.launch_overhead_us = f.quantity("launch_overhead", false, Quantity::kMicroseconds, 1e6, false);
   g.copy_bandwidth_gbs = f.quantity("copy_bandwidth", false, Quantity::kBandwidthGBs, 1e5, false);
+  g.copy_latency_us = f.quantity("copy_latency", false, Quantity::kMicroseconds, 1e6, false);
   f.warn_unknown(warnings);
   return g;
 }
@@ -243,6 +244,7 @@ ParsedProfile parse_device_profile(const std::string& json_text, const std::stri
   d.cpu_fp32_gflops = f.quantity("cpu_fp32_gflops", false, Quantity::kGflops, 1e6, false);
   d.cpu_matmul_gflops = per_type(f, origin, "", "cpu_matmul_gflops", Quantity::kGflops, 1e7);
   d.cpu_matvec_gbs = per_type(f, origin, "", "cpu_matvec_gbs", Quantity::kBandwidthGBs, 1e5);
+  d.cpu_node_overhead_us = f.quantity("cpu_node_overhead", false, Quantity::kMicroseconds, 1e6, false);
   d.cpu_features = f.strings("cpu_features");
   d.cpu_caches = f.strings("cpu_caches");
   d.memory_bandwidth_gbs = f.quantity("memory_bandwidth", false, Quantity::kBandwidthGBs, 1e5, false);

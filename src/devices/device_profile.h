@@ -27,6 +27,7 @@ struct AcceleratorProfile {
   std::map<DType, double> matvec_gbs;     // weight GB/s of a 1-token matvec per weight type
   double launch_overhead_us = 0;          // launch_overhead: a queued kernel's fixed cost; 0: unknown
   double copy_bandwidth_gbs = 0;          // host <-> device copies; 0: unknown
+  double copy_latency_us = 0;             // copy_latency: a small blocking copy's fixed cost; 0: unknown
 };
 
 struct DeviceProfile {
@@ -47,6 +48,9 @@ struct DeviceProfile {
   // per weight type from memory (kernel and bandwidth together, as generation
   // runs them).
   std::map<DType, double> cpu_matvec_gbs;
+  // Measured: the fixed cost of one small node of a generation step on all
+  // threads (fork-join, activation quantization); 0: unknown.
+  double cpu_node_overhead_us = 0;
   std::vector<std::string> cpu_features;  // e.g. "avx2", "neon" (informative)
   std::vector<std::string> cpu_caches;    // e.g. "L2 1 MiB" (informative)
   double memory_bandwidth_gbs = 0;    // system memory read bandwidth; 0: unknown

@@ -325,7 +325,10 @@ std::vector<DeviceModel> device_models(const devices::DeviceProfile& profile, co
   // Without a figure: 6 GB/s per core, a conservative LPDDR4-class guess.
   const double bw = profile.memory_bandwidth_gbs > 0 ? profile.memory_bandwidth_gbs * 1e9 : profile.cpu_cores * 6e9;
   cpu.bandwidth = bw * c.cpu_bandwidth_efficiency;
-  cpu.node_overhead = profile.cpu_cores > 1 ? 1e-6 : 0.3e-6;  // a fork-join of the thread pool
+  // Measured where the profile has it; else a fork-join of the thread pool.
+  cpu.node_overhead = profile.cpu_node_overhead_us > 0 ? profile.cpu_node_overhead_us * 1e-6
+                      : profile.cpu_cores > 1            ? 1e-6
+                                                         : 0.3e-6;
   out.push_back(cpu);
 
   for (const devices::AcceleratorProfile& g : profile.gpus) {
@@ -358,6 +361,7 @@ std::vector<DeviceModel> device_models(const devices::DeviceProfile& profile, co
       gpu.copy_bandwidth = g.copy_bandwidth_gbs * 1e9;
       gpu.copy_latency = gpu.node_overhead;
     }
+    if (g.copy_latency_us > 0) gpu.copy_latency = g.copy_latency_us * 1e-6;  // measured
     out.push_back(gpu);
     break;
   }

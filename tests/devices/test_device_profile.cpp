@@ -107,16 +107,19 @@ TEST(DeviceProfile, MeasuredRatesPerWeightType) {
                                 "npu_performance": 0, )";
   const ParsedProfile p =
       parse_device_profile(base + R"("cpu_matmul_gflops": {"q8_0": 400, "F16": "0.065 TFLOPS"},
-                                     "cpu_matvec_gbs": {"q4_k": "28.8 GB/s"}})", "d");
+                                     "cpu_matvec_gbs": {"q4_k": "28.8 GB/s"}, "cpu_node_overhead": "2.5 us"})", "d");
   EXPECT_DOUBLE_EQ(p.profile.cpu_matmul_gflops.at(DType::kQ8_0), 400);
   EXPECT_DOUBLE_EQ(p.profile.cpu_matmul_gflops.at(DType::kF16), 65);
   EXPECT_DOUBLE_EQ(p.profile.cpu_matvec_gbs.at(DType::kQ4_K), 28.8);
+  EXPECT_DOUBLE_EQ(p.profile.cpu_node_overhead_us, 2.5);
   std::string e = error_of(base + R"("cpu_matmul_gflops": {"q9_9": 1}})");
   EXPECT_NE(e.find("\"cpu_matmul_gflops.q9_9\" is not a weight type"), std::string::npos) << e;
   e = error_of(base + R"("cpu_matvec_gbs": {"q8_0": -3}})");
   EXPECT_NE(e.find("\"cpu_matvec_gbs.q8_0\""), std::string::npos) << e;
   e = error_of(base + R"("cpu_matvec_gbs": [1]})");
   EXPECT_NE(e.find("\"cpu_matvec_gbs\""), std::string::npos) << e;
+  e = error_of(base + R"("cpu_node_overhead": "-1 us"})");
+  EXPECT_NE(e.find("\"cpu_node_overhead\""), std::string::npos) << e;
 }
 
 TEST(DeviceProfile, MeasuredAcceleratorRates) {
@@ -124,7 +127,7 @@ TEST(DeviceProfile, MeasuredAcceleratorRates) {
                                 "npu_performance": 0, "gpus": [{"name": "cl", "fp32_gflops": 30, "backends": ["opencl"], )";
   const ParsedProfile p = parse_device_profile(
       base + R"("matmul_gflops": {"q4_1": 12.5}, "matvec_gbs": {"q8_0": "9 GB/s"}, "launch_overhead": "0.02 ms",
-               "copy_bandwidth": "6 GB/s"}]})",
+               "copy_bandwidth": "6 GB/s", "copy_latency": "47.5 us"}]})",
       "d");
   ASSERT_EQ(p.profile.gpus.size(), 1u);
   const AcceleratorProfile& g = p.profile.gpus[0];
@@ -132,12 +135,15 @@ TEST(DeviceProfile, MeasuredAcceleratorRates) {
   EXPECT_DOUBLE_EQ(g.matvec_gbs.at(DType::kQ8_0), 9);
   EXPECT_DOUBLE_EQ(g.launch_overhead_us, 20);
   EXPECT_DOUBLE_EQ(g.copy_bandwidth_gbs, 6);
+  EXPECT_DOUBLE_EQ(g.copy_latency_us, 47.5);
   EXPECT_TRUE(p.warnings.empty());
   std::string e = error_of(base + R"("matmul_gflops": {"q9": 1}}]})");
   EXPECT_NE(e.find("\"gpus[0].matmul_gflops.q9\" is not a weight type"), std::string::npos) << e;
   e = error_of(base + R"("launch_overhead": "3 parsecs"}]})");
   EXPECT_NE(e.find("gpus[0].launch_overhead"), std::string::npos) << e;
   EXPECT_NE(e.find("parsecs"), std::string::npos) << e;
+  e = error_of(base + R"("copy_latency": "4 furlongs"}]})");
+  EXPECT_NE(e.find("gpus[0].copy_latency"), std::string::npos) << e;
   e = error_of(base + R"("copy_bandwidth": true}]})");
   EXPECT_NE(e.find("\"gpus[0].copy_bandwidth\" must be a number"), std::string::npos) << e;
 }
