@@ -1,5 +1,6 @@
 // Activation functions of the CPU backend (silu, gelu and their gated forms):
-// scalar references and Highway vector paths, with llama.cpp's f32 formulas.
+// scalar references and Highway vector paths, bit-identical to each other (both
+// use exp_f32's arithmetic; see exp_f32.h).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "backends/cpu/activation.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -25,13 +26,13 @@ HWY_INLINE V Silu(D d, V x) {
   return hn::Div(x, hn::Add(hn::Set(d, 1.0f), ExpF(d, hn::Neg(x))));
 }
 
-// Same operation order as the reference: (0.5 x) (1 + tanh((c x)(1 + (a x) x))).
+// Same operation order as the reference: x / (1 + e^(-2 u)), u = (c x)(1 + (a x) x).
 template <class D, class V>
 HWY_INLINE V Gelu(D d, V x) {
   const V one = hn::Set(d, 1.0f);
   const V poly = hn::Add(one, hn::Mul(hn::Mul(hn::Set(d, kGeluCoef), x), x));
   const V inner = hn::Mul(hn::Mul(hn::Set(d, kSqrt2OverPi), x), poly);
-  return hn::Mul(hn::Mul(hn::Set(d, 0.5f), x), hn::Add(one, hn::Tanh(d, inner)));
+  return hn::Div(x, hn::Add(one, ExpF(d, hn::Mul(inner, hn::Set(d, -2.0f)))));
 }
 
 void SiluImpl(const float* x, float* y, size_t n) {
@@ -57,6 +58,7 @@ HWY_AFTER_NAMESPACE();
 
 #include <cmath>
 
+#include "backends/cpu/exp_f32.h"
 #include "backends/cpu/ops.h"
 #include "backends/cpu/ops_dispatch.h"
 
@@ -93,9 +95,13 @@ void geglu(const float* gate, const float* up, float* y, int64_t n) {
 
 namespace ref {
 namespace {
-inline float silu1(float x) { return x / (1.0f + std::exp(-x)); }
+inline float silu1(float x) { return x / (1.0f + exp_f32(-x)); }
+// The tanh approximation of GeLU, 0.5 x (1 + tanh(u)), written as the equal
+// x / (1 + e^(-2u)): no cancellation for negative x, and the exp is exp_f32, so
+// every path and the OpenCL kernel give the same bits.
 inline float gelu1(float x) {
-  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kGeluCoef * x * x)));
+  const float u = (kSqrt2OverPi * x) * (1.0f + (kGeluCoef * x) * x);
+  return x / (1.0f + exp_f32(u * -2.0f));
 }
 }  // namespace
 

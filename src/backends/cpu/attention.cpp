@@ -349,7 +349,7 @@ void attend_scalar(const AttentionParams& p, const float* q, const KvLayerView& 
   });
   double sum = 0.0;
   for (int64_t j = 0; j < n; ++j) {
-    scores[j] = std::exp(scores[j] - max);
+    scores[j] = exp_f32(scores[j] - max);
     sum += static_cast<double>(scores[j]);
   }
   const float inv = static_cast<float>(1.0 / sum);

@@ -197,6 +197,8 @@ bool scalar_kernels(DType weight_type, WeightKernels* out) {
     default: return false;
   }
   k.isa = Isa::kScalar;
+  // The float references sum in double; the block formats' follow kBlocks.
+  if (k.act_type == DType::kQ8_0 || k.act_type == DType::kQ8_1) k.vec_order = SumOrder::kBlocks;
   *out = k;
   return true;
 }
@@ -216,6 +218,7 @@ bool legacy_weight_kernels(DType weight_type, Isa isa, WeightKernels* out) {
       const VecDotFn dot = arm_vec_dot(weight_type, isa);
       if (!dot || !scalar_kernels(weight_type, &k)) return false;
       k.vec_dot = dot;
+      k.vec_order = SumOrder::kOther;
       k.isa = isa;
       *out = k;
       return true;

@@ -397,11 +397,12 @@ HEARTH_AVX2 float dot_affine(int64_t n, const void* w, const void* a) {
   int64_t i = 0;
   for (; i + 4 <= nb; i += 4)
     offsets4 = _mm_fmadd_ps(load_halves4(&x[i].m, sizeof(W)), load_halves4(&y[i].s, sizeof(BlockQ8_1)), offsets4);
-  float offsets = 0.0f;
-  for (; i < nb; ++i) offsets += half(x[i].m) * half(y[i].s);
+  // The last nb % 4 blocks' offsets in one fused running sum (SumOrder::kLanes8Pairs).
+  __m128 tail = _mm_setzero_ps();
+  for (; i < nb; ++i) tail = _mm_fmadd_ss(_mm_set_ss(half(x[i].m)), _mm_set_ss(half(y[i].s)), tail);
   __m128 o = _mm_add_ps(offsets4, _mm_movehl_ps(offsets4, offsets4));
   o = _mm_add_ss(o, _mm_movehdup_ps(o));
-  return hsum(dot_blocks<W, BlockQ8_1, kIdot>(x, y, nb)) + _mm_cvtss_f32(o) + offsets;
+  return hsum(dot_blocks<W, BlockQ8_1, kIdot>(x, y, nb)) + _mm_cvtss_f32(o) + _mm_cvtss_f32(tail);
 }
 
 // ---- activation converters (bit-identical to the scalar references) ----
@@ -507,6 +508,8 @@ WeightKernels tiled(FromFloatFn act_from_float, VecDotFn vec_dot) {
   k.tile_dot = dispatch_tile<LegacyTile<F>, kMaxRows, kMaxCols>;
   k.tile_rows = kMaxRows;
   k.tile_cols = kMaxCols;
+  k.vec_order = SumOrder::kLanes8Pairs;
+  k.tile_order = SumOrder::kLanes8Single;
   return k;
 }
 

@@ -743,6 +743,7 @@ bool legacy_panels(DType weight_type, WeightKernels* k) {
   // Fewest tokens for which panels beat the tiles (gemm4/8 of bench_kernels); AVX2's
   // q8_0 pays a sign per activation vector, so it needs a full group.
   k->panel_min_tokens = !HEARTH_PANEL_VNNI && weight_type == DType::kQ8_0 ? 8 : 4;
+  k->panel_order = SumOrder::kBlocksFma;  // panel_reference's arithmetic
   k->panel_rows = kMaxRows;
   k->panel_tokens = kMaxGroups * kPanelTokens;
   return true;

@@ -41,6 +41,17 @@ bool panels_for(const WeightKernels& kernels, int64_t n_tokens) {
   return kernels.panel_dot && n_tokens >= kernels.panel_min_tokens;
 }
 
+// Which kernel multiplies n_tokens rows by a weight of these kernels. It depends
+// on the weight type and the token count alone (not on the group the matmul is
+// part of), so matmul_sum_order can tell another backend how each result is summed.
+enum class Path { kPanels, kTiles, kRows };
+Path path_for(const WeightKernels& kernels, int64_t n_tokens) {
+  if (panels_for(kernels, n_tokens)) return Path::kPanels;
+  // One token (generation): a row at a time; vec_dot streams a row faster than a tile of rows does.
+  if (!kernels.tile_dot || n_tokens == 1) return Path::kRows;
+  return Path::kTiles;
+}
+
 int64_t panel_groups(int64_t n_tokens) { return (n_tokens + kPanelTokens - 1) / kPanelTokens; }
 
 // The panels follow the converted rows in the scratch, 64-byte aligned.
@@ -54,6 +65,16 @@ size_t matmul_scratch_bytes(const MatMulShape& shape) {
   if (panels_for(kernels, shape.n_tokens))
     bytes += kPanelAlign + panel_groups(shape.n_tokens) * panel_group_bytes(kernels.act_type, shape.k);
   return static_cast<size_t>(bytes);
+}
+
+SumOrder matmul_sum_order(DType weight_type, int64_t n_tokens) {
+  const WeightKernels& kernels = kernels_for(weight_type);
+  switch (path_for(kernels, n_tokens)) {
+    case Path::kPanels: return kernels.panel_order;
+    case Path::kTiles: return kernels.tile_order;
+    case Path::kRows: break;
+  }
+  return kernels.vec_order;
 }
 
 bool matmul_share_input(DType a, DType b) {
@@ -76,13 +97,18 @@ void matmul_group(int64_t k, int64_t n_tokens, const MatMulTarget* targets, int 
   const WeightKernels& first = kernels_for(targets[0].weight_type);
   const int64_t act_row_bytes = dtype_row_bytes(first.act_type, k);
   auto* act = static_cast<uint8_t*>(scratch);
-  // Panels when every target has them for this many tokens (they share the
-  // activation type, so one set of panels serves all).
-  bool panels = true;
+  // Panels when a target takes them for this many tokens. The targets share the
+  // activation type, so one set of panels serves all that take them; the others
+  // read the converted rows, which the panels are built from.
+  PanelPackFn pack = nullptr;
   for (int i = 0; i < n_targets; ++i) {
     const WeightKernels& kt = kernels_for(targets[i].weight_type);
-    panels = panels && panels_for(kt, n_tokens) && kt.panel_pack == first.panel_pack;
+    if (!panels_for(kt, n_tokens)) continue;
+    if (pack && kt.panel_pack != pack)
+      throw Error(ErrorCode::kInternal, "matmul_group: targets that share an input pack their panels differently");
+    pack = kt.panel_pack;
   }
+  const bool panels = pack != nullptr;
   const int64_t group_bytes = panel_group_bytes(first.act_type, k);
   const auto act_end = reinterpret_cast<uintptr_t>(act + n_tokens * act_row_bytes);
   auto* panel = reinterpret_cast<uint8_t*>((act_end + kPanelAlign - 1) / kPanelAlign * kPanelAlign);
@@ -93,7 +119,7 @@ void matmul_group(int64_t k, int64_t n_tokens, const MatMulTarget* targets, int 
       const int64_t t0 = g * kPanelTokens;
       const int tokens = static_cast<int>(std::min<int64_t>(kPanelTokens, n_tokens - t0));
       for (int64_t t = t0; t < t0 + tokens; ++t) convert(t, 0);
-      first.panel_pack(act + t0 * act_row_bytes, act_row_bytes, tokens, k, panel + g * group_bytes);
+      pack(act + t0 * act_row_bytes, act_row_bytes, tokens, k, panel + g * group_bytes);
     };
     const int64_t n_groups = panel_groups(n_tokens);
     if (pool && n_groups > 1) {
@@ -124,9 +150,10 @@ void matmul_group(int64_t k, int64_t n_tokens, const MatMulTarget* targets, int 
     const auto* weights = static_cast<const uint8_t*>(t.w);
     const int64_t j0 = (task - (i ? chunk_end[i - 1] : 0)) * kRowsPerTask;
     const int64_t j1 = std::min(t.n_out, j0 + kRowsPerTask);
+    const Path path = path_for(kernels, n_tokens);
     // For each panel call's worth of tokens, the task's rows panel_rows at a
     // time: the rows' weights stay in L1 while the panels stream past.
-    if (panels) {
+    if (path == Path::kPanels) {
       for (int64_t tok = 0; tok < n_tokens; tok += kernels.panel_tokens) {
         const int cols = static_cast<int>(std::min<int64_t>(kernels.panel_tokens, n_tokens - tok));
         const uint8_t* p = panel + tok / kPanelTokens * group_bytes;
@@ -138,9 +165,7 @@ void matmul_group(int64_t k, int64_t n_tokens, const MatMulTarget* targets, int 
       }
       return;
     }
-    // One token (generation): a row at a time; vec_dot streams a row faster
-    // than a tile of rows does.
-    if (!kernels.tile_dot || n_tokens == 1) {
+    if (path == Path::kRows) {
       for (int64_t tok = 0; tok < n_tokens; ++tok) {
         const uint8_t* a = act + tok * act_row_bytes;
         float* out = t.y + tok * t.n_out;

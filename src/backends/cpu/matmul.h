@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "core/dtype.h"
+#include "core/sum_order.h"
 
 namespace hearth {
 class ThreadPool;
@@ -36,13 +37,19 @@ struct MatMulTarget {
   float* y = nullptr;  // n_tokens rows of n_out floats
 };
 
+// How matmul sums each result for this weight type and token count (the same
+// inside a matmul_group): another backend computing in this order gives the
+// same floats. kOther for the kernels no order describes.
+SumOrder matmul_sum_order(DType weight_type, int64_t n_tokens);
+
 // True when a and b convert their input the same way, so one conversion serves both.
 bool matmul_share_input(DType a, DType b);
 
 // Several matmuls of one input x (n_tokens rows of k floats), such as a layer's
 // query, key and value projections: x is converted once and every target's rows
 // are spread over the threads in one parallel loop. All targets must share the
-// input conversion (matmul_share_input); scratch as for the first of them.
+// input conversion (matmul_share_input); scratch: the most matmul_scratch_bytes
+// asks for any of them.
 void matmul_group(int64_t k, int64_t n_tokens, const MatMulTarget* targets, int n_targets, const float* x,
                   void* scratch, ThreadPool* pool);
 

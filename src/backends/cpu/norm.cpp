@@ -1,13 +1,36 @@
 // RMS normalisation of the CPU backend: scalar reference and Highway vector path.
-// Sums of squares are kept in double, as in the reference runtime.
+// Sums of squares are kept in double, as in the reference runtime, in one fixed
+// order (sum_of_squares) that the OpenCL kernel follows too.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "backends/cpu/norm.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
 #include <cmath>
+#include <cstdint>
 
 #include "backends/cpu/simd_math-inl.h"
+
+#ifndef HEARTH_BACKENDS_CPU_NORM_SUM
+#define HEARTH_BACKENDS_CPU_NORM_SUM
+namespace hearth::cpu {
+namespace {
+// The sum of x[i]^2, each square rounded to f32, in double: element i goes to
+// running sum i % 8, and the eight are added as ((s0 + s4) + (s2 + s6)) +
+// ((s1 + s5) + (s3 + s7)). The order is the same whatever the SIMD level (the
+// compiler may vectorise the independent sums, not reorder them), so every path
+// and the OpenCL rms_norm give the same bits.
+inline double sum_of_squares(const float* x, int64_t n) {
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int m = 0; m < 8; ++m) s[m] += static_cast<double>(x[i + m] * x[i + m]);
+  for (int m = 0; i < n; ++i, ++m) s[m] += static_cast<double>(x[i] * x[i]);
+  return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+}
+}  // namespace
+}  // namespace hearth::cpu
+#endif
 
 HWY_BEFORE_NAMESPACE();
 namespace hearth::cpu::HWY_NAMESPACE {
@@ -16,8 +39,7 @@ void RmsNormImpl(const float* x, const float* weight, float* y, size_t n_rows, s
   for (size_t r = 0; r < n_rows; ++r) {
     const float* xr = x + r * n;
     float* yr = y + r * n;
-    // Squares are rounded to f32 before the double sum, like the reference.
-    const double sum = MapSumF64(xr, nullptr, n, [](auto, auto v) { return hn::Mul(v, v); });
+    const double sum = sum_of_squares(xr, static_cast<int64_t>(n));
     const float mean = static_cast<float>(sum / static_cast<double>(n));
     const float s = 1.0f / std::sqrt(mean + eps);
     if (weight) {
@@ -54,8 +76,7 @@ void rms_norm(const float* x, const float* weight, float* y, int64_t n_rows, int
   for (int64_t r = 0; r < n_rows; ++r) {
     const float* xr = x + r * n;
     float* yr = y + r * n;
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(xr[i] * xr[i]);
+    const double sum = sum_of_squares(xr, n);
     const float mean = static_cast<float>(sum / static_cast<double>(n));
     const float s = 1.0f / std::sqrt(mean + eps);
     if (weight) {

@@ -53,6 +53,12 @@ enum class RopeMode {
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot,
           const int32_t* positions, float freq_base, float freq_scale, RopeMode mode,
           const float* freq_factors = nullptr);
+// The cos and sin rope rotates pair i of position t by, for i < n_rot / 2:
+// out[2 * (t * (n_rot / 2) + i)] = cos, the next float sin. Another backend that
+// rotates by these (x0 * c - x1 * s, x0 * s + x1 * c, each product rounded) gives
+// rope's bits.
+void rope_cos_sin(int64_t n_tokens, int64_t n_rot, const int32_t* positions, float freq_base, float freq_scale,
+                  const float* freq_factors, float* out);
 
 // ---- attention (attention.cpp) ----
 struct AttentionParams {

@@ -25,6 +25,13 @@ constexpr int64_t kPairsPerPass = 256;
 inline float rope_ratio(float freq_base, int64_t n_rot) {
   return std::pow(freq_base, -2.0f / static_cast<float>(n_rot));
 }
+
+// cos and sin of pair i's angle, theta being p * r^i: the one formula of every path.
+inline void pair_cos_sin(float theta, int64_t i, float freq_scale, const float* freq_factors, float* c, float* s) {
+  const float angle = freq_factors ? freq_scale * theta / freq_factors[i] : freq_scale * theta;
+  *c = std::cos(angle);
+  *s = std::sin(angle);
+}
 }  // namespace
 }  // namespace hearth::cpu
 #endif
@@ -93,8 +100,8 @@ void RopeImpl(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int
       const int64_t count = std::min(kPairsPerPass, n_pairs - first);
       // The trigonometry is per position and shared by every head.
       for (int64_t j = 0; j < count; ++j) {
-        const float angle = freq_factors ? freq_scale * theta / freq_factors[first + j] : freq_scale * theta;
-        const float c = std::cos(angle), s = std::sin(angle);
+        float c, s;
+        pair_cos_sin(theta, first + j, freq_scale, freq_factors, &c, &s);
         theta *= ratio;
         if (neox) {
           cos_buf[j] = c;
@@ -139,6 +146,20 @@ void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t
                                  freq_scale, mode == RopeMode::kNeox, freq_factors);
 }
 
+void rope_cos_sin(int64_t n_tokens, int64_t n_rot, const int32_t* positions, float freq_base, float freq_scale,
+                  const float* freq_factors, float* out) {
+  const float ratio = rope_ratio(freq_base, n_rot);
+  const int64_t half = n_rot / 2;
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    float theta = static_cast<float>(positions[t]);
+    for (int64_t i = 0; i < half; ++i) {
+      float* cs = out + 2 * (t * half + i);
+      pair_cos_sin(theta, i, freq_scale, freq_factors, &cs[0], &cs[1]);
+      theta *= ratio;
+    }
+  }
+}
+
 namespace ref {
 
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot,
@@ -151,8 +172,8 @@ void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t
       float* xh = x + (t * n_heads + h) * head_dim;
       float theta = static_cast<float>(positions[t]);
       for (int64_t i = 0; i < half; ++i) {
-        const float angle = freq_factors ? freq_scale * theta / freq_factors[i] : freq_scale * theta;
-        const float c = std::cos(angle), s = std::sin(angle);
+        float c, s;
+        pair_cos_sin(theta, i, freq_scale, freq_factors, &c, &s);
         theta *= ratio;
         float* x0 = mode == RopeMode::kNeox ? xh + i : xh + 2 * i;
         float* x1 = mode == RopeMode::kNeox ? xh + i + half : xh + 2 * i + 1;

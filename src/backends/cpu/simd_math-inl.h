@@ -13,6 +13,8 @@
 #include <hwy/contrib/math/math-inl.h>
 #include <hwy/highway.h>
 
+#include "backends/cpu/exp_f32.h"
+
 HWY_BEFORE_NAMESPACE();
 namespace hearth::cpu::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
@@ -21,11 +23,25 @@ namespace hn = hwy::HWY_NAMESPACE;
 // element gets exactly the same arithmetic wherever it sits in the array.
 using Tail = hn::CappedTag<float, 1>;
 
-// e^x in f32. Highway's Exp is within 1 ulp but only defined up to x = 104; above
-// 89 the f32 result is +inf anyway, which the clamp still produces.
+// e^x in f32: exp_f32 of exp_f32.h lane by lane, the same operations in the same
+// order (no MulAdd), so every target gives the scalar function's bits.
 template <class D, class V>
 HWY_INLINE V ExpF(D d, V x) {
-  return hn::Exp(d, hn::Min(x, hn::Set(d, 89.0f)));
+  namespace e = exp_detail;
+  const hn::RebindToSigned<D> di;
+  const V xc = hn::Min(hn::Max(x, hn::Set(d, e::kLowest)), hn::Set(d, e::kHighest));
+  const V k = hn::Round(hn::Mul(xc, hn::Set(d, e::kLog2e)));
+  const V r = hn::Sub(hn::Sub(xc, hn::Mul(k, hn::Set(d, e::kLn2Hi))), hn::Mul(k, hn::Set(d, e::kLn2Lo)));
+  V p = hn::Set(d, e::kPoly[0]);
+  for (int i = 1; i < 8; ++i) p = hn::Add(hn::Mul(p, r), hn::Set(d, e::kPoly[i]));
+  const auto ki = hn::ConvertTo(di, k);
+  const auto k1 = hn::ShiftRight<1>(ki);  // arithmetic: floor(k / 2)
+  const auto bias = hn::Set(di, 127);
+  const V s1 = hn::BitCast(d, hn::ShiftLeft<23>(hn::Add(k1, bias)));
+  const V s2 = hn::BitCast(d, hn::ShiftLeft<23>(hn::Add(hn::Sub(ki, k1), bias)));
+  const V y = hn::Mul(hn::Mul(p, s1), s2);
+  const V zeroed = hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, e::kZeroBelow)), y);
+  return hn::IfThenElse(hn::IsNaN(x), x, zeroed);
 }
 
 // Each lane rounded to the nearest f16 value (ties to even) and widened back to f32,

@@ -24,6 +24,7 @@ HWY_AFTER_NAMESPACE();
 
 #include <cmath>
 
+#include "backends/cpu/exp_f32.h"
 #include "backends/cpu/ops.h"
 #include "backends/cpu/ops_dispatch.h"
 
@@ -45,7 +46,7 @@ void softmax(float* x, int64_t n) {
   for (int64_t i = 1; i < n; ++i) max = x[i] > max ? x[i] : max;
   double sum = 0.0;
   for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max);
+    x[i] = exp_f32(x[i] - max);
     sum += static_cast<double>(x[i]);
   }
   const float inv = static_cast<float>(1.0 / sum);

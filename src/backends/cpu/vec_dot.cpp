@@ -29,6 +29,7 @@ WeightKernels weight_kernels(DType weight_type, Isa isa) {
         k.tile_dot = lower.tile_dot;
         k.tile_rows = lower.tile_rows;
         k.tile_cols = lower.tile_cols;
+        k.tile_order = lower.tile_order;
       }
     }
     // Panels from the highest level allowed that has them, which may be above

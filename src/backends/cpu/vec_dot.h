@@ -8,6 +8,7 @@
 #include "backends/cpu/panel.h"
 #include "core/cpu_features.h"
 #include "core/dtype.h"
+#include "core/sum_order.h"
 
 namespace hearth::cpu {
 
@@ -40,6 +41,11 @@ struct WeightKernels {
   int panel_tokens = 0;            // most tokens per call, a multiple of kPanelTokens
   int panel_min_tokens = 0;
   Isa panel_isa = Isa::kScalar;  // the level the panel kernels were written for
+  // How each kernel sums the blocks of a row (core/sum_order.h), so that another
+  // backend can give the same floats.
+  SumOrder vec_order = SumOrder::kOther;
+  SumOrder tile_order = SumOrder::kOther;
+  SumOrder panel_order = SumOrder::kOther;
 };
 
 // The fastest kernels for a weight type usable at ISA level `isa` or below.
