@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "backends/cpu/matmul.h"
+#include "backends/cpu/ops.h"
 #include "core/error.h"
 #include "graph/executor.h"
 
@@ -41,7 +43,6 @@ DeviceExecutor::DeviceExecutor(const Graph& graph, int64_t arena_bytes, int64_t 
     if (!device_runs(graph, node))
       throw Error(ErrorCode::kInvalidArgument, std::string("node ") + std::to_string(i) + " (" + op_name(node.op) +
                                                    ") cannot run on the OpenCL device");
-    if (node.op == OpKind::kRope) needs_positions_ = true;
     if (node.weight >= 0 && !weights_.count(node.weight)) {
       const Weight& w = graph.weights[static_cast<size_t>(node.weight)];
       const int64_t bytes = dtype_row_bytes(w.type, w.cols) * w.rows;
@@ -56,8 +57,31 @@ DeviceExecutor::DeviceExecutor(const Graph& graph, int64_t arena_bytes, int64_t 
     }
   }
   scratch_ = device_.alloc(scratch, "converted activations");
-  positions_ = device_.alloc(max_tokens * 4, "positions");
-  memory_.scratch = scratch + max_tokens * 4;
+  memory_.scratch = scratch;
+  rope_table_.assign(n, -1);
+  for (size_t i = 0; i < n; ++i) {
+    const Node& node = graph.nodes[i];
+    if (!on_device(i) || node.op != OpKind::kRope) continue;
+    const NodeParams& p = node.p;
+    size_t t = 0;
+    while (t < rope_tables_.size() &&
+           !(rope_tables_[t].n_rot == p.n_rot && rope_tables_[t].freq_base == p.freq_base &&
+             rope_tables_[t].freq_scale == p.freq_scale && rope_tables_[t].factors == node.weight))
+      ++t;
+    if (t == rope_tables_.size()) {
+      RopeTable table;
+      table.n_rot = p.n_rot;
+      table.freq_base = p.freq_base;
+      table.freq_scale = p.freq_scale;
+      table.factors = node.weight;
+      const int64_t floats = max_tokens * (p.n_rot / 2) * 2;
+      table.host.resize(static_cast<size_t>(floats));
+      table.buffer = device_.alloc(floats * 4, "rope's cos/sin table");
+      memory_.scratch += floats * 4;
+      rope_tables_.push_back(std::move(table));
+    }
+    rope_table_[i] = static_cast<int32_t>(t);
+  }
 
   // Where each value's latest bytes are, walking the nodes in order: a node's
   // inputs must be on its side (copied there if not), its output is then only there.
@@ -118,7 +142,12 @@ void DeviceExecutor::download(int32_t value, uint8_t* host_arena, const Batch& b
 }
 
 void DeviceExecutor::begin_pass(const Batch& batch) {
-  if (needs_positions_) device_.write(positions_, 0, batch.positions, batch.n_tokens * 4);
+  for (RopeTable& t : rope_tables_) {
+    const float* factors =
+        t.factors >= 0 ? static_cast<const float*>(graph_.weights[static_cast<size_t>(t.factors)].data) : nullptr;
+    cpu::rope_cos_sin(batch.n_tokens, t.n_rot, batch.positions, t.freq_base, t.freq_scale, factors, t.host.data());
+    device_.write(t.buffer, 0, t.host.data(), batch.n_tokens * (t.n_rot / 2) * 2 * 4);
+  }
 }
 
 void DeviceExecutor::copy_inputs(size_t node, uint8_t* host_arena, const Batch& batch) {
@@ -142,7 +171,9 @@ void DeviceExecutor::run(size_t index, const Batch& batch) {
   switch (node.op) {
     case OpKind::kMatMul: {
       const Weight& w = graph_.weights[static_cast<size_t>(node.weight)];
-      device_.matmul(w.type, w.cols, w.rows, rows_out, *weight, in0, out, scratch_);
+      // Summed in the order the CPU's kernel for this many rows uses: the CPU's floats.
+      device_.matmul(w.type, w.cols, w.rows, rows_out, *weight, in0, out, scratch_,
+                     cpu::matmul_sum_order(w.type, rows_out));
       break;
     }
     case OpKind::kRmsNorm: {
@@ -158,8 +189,8 @@ void DeviceExecutor::run(size_t index, const Batch& batch) {
     case OpKind::kAddBias: device_.add_bias(in0, *weight, out, rows_out, cols); break;
     case OpKind::kRope:
       if (out.offset != in0.offset) device_.copy(in0, out, n);
-      device_.rope(out, rows_out, node.p.n_head, node.p.head_dim, node.p.n_rot, positions_, node.p.freq_base,
-                   node.p.freq_scale, node.p.rope == RopeKind::kNeox, weight);
+      device_.rope(out, rows_out, node.p.n_head, node.p.head_dim, node.p.n_rot,
+                   rope_tables_[static_cast<size_t>(rope_table_[index])].buffer, node.p.rope == RopeKind::kNeox);
       break;
     default:
       throw Error(ErrorCode::kInternal, std::string("node ") + op_name(node.op) + " has no OpenCL kernel");

@@ -36,7 +36,7 @@ bool device_runs(const Graph& graph, const Node& node);
 struct DeviceMemory {
   int64_t weights = 0;  // bytes of weights copied to the device
   int64_t arena = 0;    // the arena mirror
-  int64_t scratch = 0;  // converted activations, positions
+  int64_t scratch = 0;  // converted activations, rope's cos/sin tables
 };
 
 class DeviceExecutor {
@@ -46,7 +46,7 @@ class DeviceExecutor {
   DeviceExecutor(const Graph& graph, int64_t arena_bytes, int64_t max_tokens, Offload offload);
 
   bool on_device(size_t node) const { return offload_.on_device[node] != 0; }
-  // At the start of a pass: the batch's positions go to the device.
+  // At the start of a pass: the cos/sin of the batch's positions go to the device.
   void begin_pass(const Batch& batch);
   // The copies node `node` needs before it runs, on whichever side it runs.
   void copy_inputs(size_t node, uint8_t* host_arena, const Batch& batch);
@@ -68,17 +68,29 @@ class DeviceExecutor {
   void download(int32_t value, uint8_t* host_arena, const Batch& batch);
   opencl::Span at(int32_t value) const;
 
+  // The cos and sin of every rotated pair at the batch's positions, computed on
+  // the host by the CPU's own code (so the device rotates by the CPU's angles),
+  // one table per distinct set of rope parameters among the device's nodes.
+  struct RopeTable {
+    int64_t n_rot = 0;
+    float freq_base = 0;
+    float freq_scale = 0;
+    int32_t factors = -1;  // weight id of the frequency factors, or -1
+    std::vector<float> host;
+    opencl::Buffer buffer;
+  };
+
   const Graph& graph_;
   Offload offload_;
   opencl::Device& device_;
   opencl::Buffer arena_;
   opencl::Buffer scratch_;
-  opencl::Buffer positions_;
+  std::vector<RopeTable> rope_tables_;
+  std::vector<int32_t> rope_table_;  // per node: its index in rope_tables_, or -1
   std::map<int32_t, opencl::Buffer> weights_;  // by weight id
   std::vector<std::vector<int32_t>> uploads_;    // per node: values to copy to the device first
   std::vector<std::vector<int32_t>> downloads_;  // per node: values to copy to the host first
   bool logits_on_device_ = false;
-  bool needs_positions_ = false;
   DeviceMemory memory_;
 };
 

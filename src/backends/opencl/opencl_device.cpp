@@ -112,6 +112,7 @@ std::vector<Found> find_devices() {
       f.info.compute_units = static_cast<int>(device_value<cl_uint>(d, CL_DEVICE_MAX_COMPUTE_UNITS));
       f.info.global_memory = static_cast<int64_t>(device_value<cl_ulong>(d, CL_DEVICE_GLOBAL_MEM_SIZE));
       f.info.max_allocation = static_cast<int64_t>(device_value<cl_ulong>(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE));
+      f.info.fp64 = device_string(d, CL_DEVICE_EXTENSIONS).find("cl_khr_fp64") != std::string::npos;
       out.push_back(std::move(f));
     }
   }
@@ -232,7 +233,8 @@ std::unique_ptr<Device> Device::open(int index) {
   const char* source = kKernelSource;
   state->program = clCreateProgramWithSource(state->context, 1, &source, nullptr, &status);
   check(status, "loading the kernels");
-  status = clBuildProgram(state->program, 1, &chosen->device, kBuildOptions, nullptr, nullptr);
+  const std::string options = std::string(kBuildOptions) + (chosen->info.fp64 ? " -DHEARTH_FP64" : "");
+  status = clBuildProgram(state->program, 1, &chosen->device, options.c_str(), nullptr, nullptr);
   if (status != CL_SUCCESS) {
     size_t size = 0;
     clGetProgramBuildInfo(state->program, chosen->device, CL_PROGRAM_BUILD_LOG, 0, nullptr, &size);
@@ -303,7 +305,8 @@ int64_t Device::matmul_scratch_bytes(DType t, int64_t k, int64_t n_tokens) {
 }
 
 void Device::matmul(DType t, int64_t k, int64_t n_out, int64_t n_tokens, const Buffer& w, Span x, Span y,
-                    const Buffer& scratch) {
+                    const Buffer& scratch, SumOrder order) {
+  const int order_id = static_cast<int>(order == SumOrder::kOther ? SumOrder::kBlocks : order);
   if (!supports_matmul(t))
     throw Error(ErrorCode::kUnsupported, "OpenCL has no matmul for " + std::string(dtype_name(t)) + " weights");
   if (k % 32 != 0) throw Error(ErrorCode::kUnsupported, "OpenCL matmul needs rows of a multiple of 32 elements");
@@ -321,12 +324,12 @@ void Device::matmul(DType t, int64_t k, int64_t n_out, int64_t n_tokens, const B
       return;
     case DType::kQ4_1:
       s.launch("quantize_q8_1", blocks, 1, x.buffer, x.offset, &scratch, blocks);
-      s.launch("matmul_q4_1", n_out, n_tokens, &w, &scratch, y.buffer, y.offset, k, n_out);
+      s.launch("matmul_q4_1", n_out, n_tokens, &w, &scratch, y.buffer, y.offset, k, n_out, order_id);
       return;
     default: {
       s.launch("quantize_q8_0", blocks, 1, x.buffer, x.offset, &scratch, blocks);
       const char* name = t == DType::kQ4_0 ? "matmul_q4_0" : t == DType::kQ5_0 ? "matmul_q5_0" : "matmul_q8_0";
-      s.launch(name, n_out, n_tokens, &w, &scratch, y.buffer, y.offset, k, n_out);
+      s.launch(name, n_out, n_tokens, &w, &scratch, y.buffer, y.offset, k, n_out, order_id);
       return;
     }
   }
@@ -354,12 +357,12 @@ void Device::softmax(Span x, int64_t n_rows, int64_t n) {
 }
 
 void Device::rope(Span x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot,
-                  const Buffer& positions, float freq_base, float freq_scale, bool neox, const Buffer* factors) {
+                  const Buffer& cos_sin, bool neox) {
   if (n_rot < 2) return;
-  // The CPU's ratio between successive pairs' angles, computed the same way.
-  const float ratio = std::pow(freq_base, -2.0f / static_cast<float>(n_rot));
-  state_->launch("rope", n_tokens * n_heads, 1, x.buffer, x.offset, &positions, factors, factors ? 1 : 0, n_tokens,
-                 n_heads, head_dim, n_rot, ratio, freq_scale, neox ? 1 : 0);
+  if (cos_sin.bytes() < n_tokens * (n_rot / 2) * 8)
+    throw Error(ErrorCode::kInternal, "OpenCL rope: the cos/sin table is smaller than the batch");
+  state_->launch("rope", n_tokens * n_heads, 1, x.buffer, x.offset, &cos_sin, n_tokens, n_heads, head_dim, n_rot,
+                 neox ? 1 : 0);
 }
 
 }  // namespace hearth::opencl

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/sum_order.h"
 
 namespace hearth::opencl {
 
@@ -25,6 +26,7 @@ struct DeviceInfo {
   int compute_units = 0;
   int64_t global_memory = 0;  // bytes
   int64_t max_allocation = 0; // bytes of the largest buffer
+  bool fp64 = false;          // cl_khr_fp64: the RMS norm sums in double, as the CPU does
 };
 
 // True when this build links OpenCL.
@@ -100,9 +102,11 @@ class Device {
   static int64_t matmul_scratch_bytes(DType weight_type, int64_t k, int64_t n_tokens);
   // y[t][r] = dot(w row r, x row t) for n_tokens rows of k floats at x and
   // n_out weight rows in weight_type at the start of w, as the CPU backend's
-  // matmul computes it (activations converted per its weight type).
+  // matmul computes it (activations converted per its weight type). The block
+  // formats sum in `order` (the CPU's: cpu::matmul_sum_order), which gives the
+  // CPU's very floats; kOther sums as SumOrder::kBlocks.
   void matmul(DType weight_type, int64_t k, int64_t n_out, int64_t n_tokens, const Buffer& w, Span x, Span y,
-              const Buffer& scratch);
+              const Buffer& scratch, SumOrder order = SumOrder::kBlocks);
   void binary(BinaryOp op, Span a, Span b, Span y, int64_t n);
   void scale(Span x, float s, Span y, int64_t n);
   // y[r][i] = x[r][i] + bias[i] for n_rows rows of n.
@@ -110,9 +114,10 @@ class Device {
   // As cpu::rms_norm; weight may be null (no scaling).
   void rms_norm(Span x, const Buffer* weight, Span y, int64_t n_rows, int64_t n, float eps);
   void softmax(Span x, int64_t n_rows, int64_t n);
-  // As cpu::rope, in place; positions: n_tokens int32 in a buffer; factors may be null.
-  void rope(Span x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot, const Buffer& positions,
-            float freq_base, float freq_scale, bool neox, const Buffer* factors);
+  // As cpu::rope, in place, rotating by cos_sin: n_tokens * n_rot floats laid out
+  // as cpu::rope_cos_sin writes them.
+  void rope(Span x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, int64_t n_rot, const Buffer& cos_sin,
+            bool neox);
 
   struct State;  // the OpenCL objects (opencl_device.cpp)
 

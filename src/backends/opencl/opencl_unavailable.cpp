@@ -37,13 +37,15 @@ void Device::read(const Buffer&, int64_t, void*, int64_t) { unavailable(); }
 void Device::copy(Span, Span, int64_t) { unavailable(); }
 void Device::finish() { unavailable(); }
 int64_t Device::matmul_scratch_bytes(DType, int64_t, int64_t) { return 0; }
-void Device::matmul(DType, int64_t, int64_t, int64_t, const Buffer&, Span, Span, const Buffer&) { unavailable(); }
+void Device::matmul(DType, int64_t, int64_t, int64_t, const Buffer&, Span, Span, const Buffer&, SumOrder) {
+  unavailable();
+}
 void Device::binary(BinaryOp, Span, Span, Span, int64_t) { unavailable(); }
 void Device::scale(Span, float, Span, int64_t) { unavailable(); }
 void Device::add_bias(Span, const Buffer&, Span, int64_t, int64_t) { unavailable(); }
 void Device::rms_norm(Span, const Buffer*, Span, int64_t, int64_t, float) { unavailable(); }
 void Device::softmax(Span, int64_t, int64_t) { unavailable(); }
-void Device::rope(Span, int64_t, int64_t, int64_t, int64_t, const Buffer&, float, float, bool, const Buffer*) {
+void Device::rope(Span, int64_t, int64_t, int64_t, int64_t, const Buffer&, bool) {
   unavailable();
 }
 
