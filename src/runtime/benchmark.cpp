@@ -68,7 +68,8 @@ SessionOptions bench_session_options(const models::Model& model, const BenchOpti
 }
 
 BenchResult run_benchmark(std::shared_ptr<const models::Model> model, const BenchOptions& options,
-                          const std::function<void(const std::string&, double)>& progress) {
+                          const std::function<void(const std::string&, double)>& progress,
+                          const std::function<void()>& before_tg) {
   Session session(model, bench_session_options(*model, options));
 
   // Random token ids, as llama-bench uses: the speed of a forward pass does
@@ -105,6 +106,7 @@ BenchResult run_benchmark(std::shared_ptr<const models::Model> model, const Benc
       if (progress) progress("pp", pp.back());
     }
     if (options.n_gen > 0) {
+      if (before_tg) before_tg();
       tg.push_back(run_tg(options.n_gen));
       if (progress) progress("tg", tg.back());
     }

@@ -59,8 +59,11 @@ BenchSeries run_parallel_generation(std::shared_ptr<const models::Model> model, 
 
 // Runs one untimed warm-up of each test, then reps repetitions, alternating pp
 // and tg so that drift on a noisy machine hits both alike. progress (optional)
-// is called after each timed run with "pp" or "tg" and its tokens/s.
+// is called after each timed run with "pp" or "tg" and its tokens/s;
+// before_tg (optional) just before each timed tg run, outside its timing (the
+// CLI measures memory bandwidth there, so each run has its own bound).
 BenchResult run_benchmark(std::shared_ptr<const models::Model> model, const BenchOptions& options,
-                          const std::function<void(const std::string&, double)>& progress = {});
+                          const std::function<void(const std::string&, double)>& progress = {},
+                          const std::function<void()>& before_tg = {});
 
 }  // namespace hearth::runtime

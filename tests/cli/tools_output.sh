@@ -26,6 +26,8 @@ check "bench --json has medians, spreads, model, type, threads" "$tmp/bench.json
   "all(k in j for k in ('pp_tps','tg_tps','pp_spread','tg_spread','model','type','threads')) and j['type'] == 'q4_1' and j['threads'] == 2"
 check "bench ran every repetition and measured the bandwidth bound" "$tmp/bench.json" \
   "len(j['pp']['runs']) == 2 and len(j['tg']['runs']) == 2 and j['pp_tps'] > 0 and j['tg_tps'] > 0 and j['read_bandwidth_gbs'] > 0 and j['tg_bound_tps'] > 0"
+check "bench measures the bandwidth before each tg run and sets each run against it" "$tmp/bench.json" \
+  "len(j['read_bandwidth_runs_gbs']) == 2 and len(j['tg_fraction_runs']) == 2 and all(abs(f - t * j['bytes_read_per_token'] / (b * 1e9)) < 1e-6 * f for f, t, b in zip(j['tg_fraction_runs'], j['tg']['runs'], j['read_bandwidth_runs_gbs'])) and min(j['tg_fraction_runs']) <= j['tg_fraction_of_bound'] <= max(j['tg_fraction_runs'])"
 check "bench --memory reports the arena beside the naive figure and the KV pool" "$tmp/bench.json" \
   "j['memory']['arena'] < j['memory']['arena_naive'] and j['memory']['kv_pool'] > 0 and j['memory']['peak_rss'] > 0"
 "$hearth" bench -m "$tmp/q.gguf" -p 0 -n 4 -r 1 --no-bandwidth > "$tmp/bench.txt" 2>&1 || failed=$((failed+1))
