@@ -8,6 +8,8 @@
 //   gemm4/gemm8/gemm16/gemm32: batched decoding (one token per sequence) on the default
 //         model's shapes: k576xn1536 (gate/up), k1536xn576 (down), k576xn49152
 //         (the q8_0 output/embedding matrix); k-quants on k2048xn2048 (1B class).
+//   q4_k_x8: gemv, gemv_l3 and gemm64 of q4_K regrouped in 8-row groups
+//         (backends/cpu/q4k_x8.h), where the CPU has that kernel.
 // HEARTH_ISA=avx2 runs the AVX2 kernels on a CPU with more. On a shared machine the
 // CPU-time column of threads:1 (with --benchmark_repetitions) is steadier than the
 // real-time rates.
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "backends/cpu/matmul.h"
+#include "backends/cpu/q4k_x8.h"
 #include "core/dtype.h"
 #include "core/thread_pool.h"
 #include "quant/quantize.h"
@@ -64,11 +67,17 @@ std::unique_ptr<Problem> make_problem(DType type, int64_t k, int64_t n_out, int6
   return p;
 }
 
-void run(benchmark::State& state, DType type, int64_t k, int64_t n_out, int64_t n_tokens) {
+void run(benchmark::State& state, DType type, int64_t k, int64_t n_out, int64_t n_tokens, bool grouped = false) {
   auto p = make_problem(type, k, n_out, n_tokens);
   hearth::ThreadPool pool(static_cast<int>(state.range(0)));
+  if (grouped) {  // the q4_K rows regrouped, as a model's are on first use
+    std::vector<uint8_t> packed(hearth::cpu::q4k_x8_bytes(n_out, k));
+    hearth::cpu::q4k_x8_pack(p->weights.data(), n_out, k, packed.data());
+    p->weights = std::move(packed);
+  }
+  const hearth::cpu::MatMulTarget target{type, n_out, p->weights.data(), p->y.data(), grouped};
   for (auto _ : state) {
-    hearth::cpu::matmul(p->shape, p->weights.data(), p->x.data(), p->y.data(), p->scratch.data(), &pool);
+    hearth::cpu::matmul_group(k, n_tokens, &target, 1, p->x.data(), p->scratch.data(), &pool);
     benchmark::DoNotOptimize(p->y.data());
   }
   const double iters = static_cast<double>(state.iterations());
@@ -118,6 +127,19 @@ int register_all() {
             ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMicrosecond);
       }
     }
+  }
+  if (hearth::cpu::q4k_x8_available()) {
+    const DType q4k = DType::kQ4_K;
+    const int64_t k = 4096;
+    const int64_t row_bytes = hearth::dtype_row_bytes(q4k, k);
+    const int64_t gemv_rows = (int64_t{128} << 20) / row_bytes / 8 * 8;
+    const int64_t cached_rows = (int64_t{8} << 20) / row_bytes / 8 * 8;
+    benchmark::RegisterBenchmark("gemv/q4_k_x8", [=](benchmark::State& s) { run(s, q4k, k, gemv_rows, 1, true); })
+        ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("gemv_l3/q4_k_x8", [=](benchmark::State& s) { run(s, q4k, k, cached_rows, 1, true); })
+        ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark("gemm64/q4_k_x8", [=](benchmark::State& s) { run(s, q4k, 2048, 2048, 64, true); })
+        ->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime()->Unit(benchmark::kMillisecond);
   }
   return 0;
 }

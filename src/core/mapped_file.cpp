@@ -92,6 +92,17 @@ MappedFile::~MappedFile() {
   }
 }
 
+void MappedFile::release(const void* p, size_t n) const {
+  if (heap_ || locked_ || n == 0) return;
+  const auto begin = reinterpret_cast<uintptr_t>(p);
+  const auto base = reinterpret_cast<uintptr_t>(data_);
+  if (begin < base || begin + n > base + size_) return;  // not ours
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (begin + page - 1) / page * page;  // whole pages only: neighbours may still be read
+  const uintptr_t last = (begin + n) / page * page;
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 int64_t MappedFile::resident_bytes() const {
   if (heap_) return static_cast<int64_t>(size_);
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));

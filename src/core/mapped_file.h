@@ -35,6 +35,11 @@ class MappedFile {
   // (mincore; a token's forward pass reads them without going to disk), or the
   // whole size for a heap copy. -1 if the system cannot tell.
   int64_t resident_bytes() const;
+  // The caller will not read [p, p + n) of the mapping again (a copy replaces
+  // it): its whole pages are unmapped from the process, which stops counting
+  // them as resident (the page cache may keep them; a later read maps them
+  // back from the file). Nothing for a heap copy or a locked mapping.
+  void release(const void* p, size_t n) const;
 
  private:
   MappedFile() = default;

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/half.h"
 #include "core/thread_pool.h"
+#include "graph/regrouped_weight.h"
 #include "quant/quantize.h"
 
 namespace hearth::graph {
@@ -190,8 +191,7 @@ void Executor::run_matmul_group(size_t first, const Batch& batch) {
   const int n = matmul_group_[first];
   for (int i = 0; i < n; ++i) {
     const Node& node = graph_.nodes[first + static_cast<size_t>(i)];
-    const Weight& w = graph_.weights[node.weight];
-    targets[i] = {w.type, w.rows, w.data, value(node.out)};
+    targets[i] = matmul_target(graph_.weights[node.weight], value(node.out), pool_);
   }
   cpu::matmul_group(graph_.weights[head.weight].cols, rows, targets, n, value(head.in[0]), scratch_, pool_);
 }
@@ -251,7 +251,8 @@ void Executor::run_node(const Node& node, const Batch& batch, std::span<const Ba
     }
     case OpKind::kMatMul: {
       const Weight& w = g.weights[node.weight];
-      cpu::matmul({w.type, w.cols, w.rows, rows}, w.data, in0, out, scratch_, pool_);
+      const cpu::MatMulTarget target = matmul_target(w, out, pool_);
+      cpu::matmul_group(w.cols, rows, &target, 1, in0, scratch_, pool_);
       break;
     }
     case OpKind::kAdd: binary(cpu::add); break;

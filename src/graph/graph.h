@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,12 +36,18 @@ enum class Rows : uint8_t {
   kOutputs,  // one row per token whose output (logits) is wanted
 };
 
+// A copy of a weight in the layout a CPU kernel reads faster, made on first
+// use (graph/regrouped_weight.h). Shared by every copy of the graph.
+struct RegroupedWeight;
+
 struct Weight {
   std::string name;
   DType type = DType::kF32;
   int64_t cols = 0;  // elements per row (innermost dimension)
   int64_t rows = 0;
-  const void* data = nullptr;  // into the model mapping: never copied
+  const void* data = nullptr;  // into the model mapping: never copied, except as below
+  // Set where the CPU reads this weight regrouped (q4_K in 8-row groups).
+  std::shared_ptr<RegroupedWeight> regrouped;
 };
 
 struct Value {

@@ -4,6 +4,7 @@
 
 #include "core/byte_size.h"
 #include "core/process_memory.h"
+#include "graph/regrouped_weight.h"
 
 namespace hearth::runtime {
 
@@ -15,6 +16,7 @@ MemoryReport memory_report(const Session& session) {
     r.weights_resident = file->resident_bytes();
     r.weights_locked = file->locked();
   }
+  r.repacked = graph::regrouped_bytes(session.model().graph());
   const graph::ExecutorMemory ex = session.executor().memory();
   r.arena = ex.arena;
   r.arena_naive = ex.arena_naive;

@@ -19,7 +19,7 @@ struct MemoryReport {
   int64_t weights_heap = 0;      // file bytes read into the heap (--no-mmap)
   int64_t weights_resident = 0;  // of the file's bytes, those in RAM now (page cache or heap)
   bool weights_locked = false;   // mlock granted (--mlock)
-  int64_t repacked = 0;          // weights copied into a kernel's layout (no kernel repacks yet)
+  int64_t repacked = 0;          // weights copied into a kernel's layout (graph/regrouped_weight.h)
   int64_t arena = 0;             // planned activation arena
   int64_t arena_naive = 0;       // one buffer per activation
   int64_t scratch = 0;           // kernel scratch

@@ -15,6 +15,7 @@
 #include "core/half.h"
 #include "quant/blocks_kquants.h"
 #include "quant/quantize.h"
+#include "random_kquant_blocks.h"
 
 namespace hearth::cpu {
 namespace {
@@ -73,17 +74,7 @@ std::vector<uint8_t> make_acts(int64_t n, std::mt19937& rng, bool random_bytes) 
     quant::quantize_row(DType::kQ8_K, x.data(), a.data(), n);
     return a;
   }
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    BlockQ8K blk;
-    blk.d = 0.01f + 0.001f * static_cast<float>(rng() % 100);
-    for (int8_t& q : blk.qs) q = static_cast<int8_t>(rng());
-    for (int g = 0; g < 16; ++g) {
-      int s = 0;
-      for (int i = 0; i < 16; ++i) s += blk.qs[16 * g + i];
-      blk.bsums[g] = static_cast<int16_t>(s);
-    }
-    std::memcpy(a.data() + b * sizeof(BlockQ8K), &blk, sizeof(blk));
-  }
+  testing::fill_random_q8k(a.data(), n / kQK, rng);
   return a;
 }
 

@@ -24,6 +24,28 @@ TEST(MappedFile, MapsTheWholeFile) {
   EXPECT_EQ(std::memcmp(file->data(), bytes.data(), bytes.size()), 0);
 }
 
+// A released range is only dropped from the process: reading it again gives
+// the file's bytes (mapped back in), for whole and partial pages, and ranges
+// outside the mapping or on a heap copy are ignored.
+TEST(MappedFile, ReleasedPagesReadBackTheFilesBytes) {
+  ScratchDir dir;
+  std::vector<uint8_t> bytes(5 * 4096 + 123);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 31 + 5);
+  const std::string path = dir.file("data.bin");
+  write_bytes(path, bytes);
+  auto file = MappedFile::open(path);
+  ASSERT_EQ(std::memcmp(file->data(), bytes.data(), bytes.size()), 0);
+  file->release(file->data() + 100, 3 * 4096);  // pages 1 and 2 whole, the ends partial
+  file->release(file->data(), bytes.size());
+  file->release(bytes.data(), bytes.size());  // not the mapping's
+  EXPECT_EQ(std::memcmp(file->data(), bytes.data(), bytes.size()), 0);
+  FileLoadOptions heap;
+  heap.read_into_heap = true;
+  auto copy = MappedFile::open(path, heap);
+  copy->release(copy->data(), copy->size());
+  EXPECT_EQ(std::memcmp(copy->data(), bytes.data(), bytes.size()), 0);
+}
+
 TEST(MappedFile, ReadIntoHeapGivesTheSameBytes) {
   ScratchDir dir;
   std::vector<uint8_t> bytes(3 * 4096 + 17);

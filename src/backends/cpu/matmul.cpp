@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "backends/cpu/q4k_x8.h"
 #include "backends/cpu/vec_dot.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -17,6 +18,7 @@ namespace {
 // even out the end, enough that a chunk's rows stay in cache while every
 // token row of a batch streams past them.
 constexpr int64_t kRowsPerTask = 16;
+static_assert(kRowsPerTask % kQ4KGroupRows == 0, "a task must hold whole 8-row groups of grouped q4_K");
 
 // The kernels of each weight type, looked up once: a generated token runs a
 // few hundred matmuls, each too short to pay for the search.
@@ -102,6 +104,11 @@ void matmul_group(int64_t k, int64_t n_tokens, const MatMulTarget* targets, int 
   // read the converted rows, which the panels are built from.
   PanelPackFn pack = nullptr;
   for (int i = 0; i < n_targets; ++i) {
+    if (targets[i].q4k_x8) {
+      if (targets[i].weight_type != DType::kQ4_K || !q4k_x8_available() || !q4k_x8_fits(targets[i].n_out, k))
+        throw Error(ErrorCode::kInternal, "matmul_group: a grouped q4_K target this CPU or shape cannot take");
+      continue;  // reads the converted rows
+    }
     const WeightKernels& kt = kernels_for(targets[i].weight_type);
     if (!panels_for(kt, n_tokens)) continue;
     if (pack && kt.panel_pack != pack)
@@ -145,10 +152,17 @@ void matmul_group(int64_t k, int64_t n_tokens, const MatMulTarget* targets, int 
     int i = 0;
     while (task >= chunk_end[i]) ++i;
     const MatMulTarget& t = targets[i];
+    const int64_t first_row = (task - (i ? chunk_end[i - 1] : 0)) * kRowsPerTask;
+    if (t.q4k_x8) {  // kRowsPerTask is a multiple of the 8-row groups
+      const int64_t last_row = std::min(t.n_out, first_row + kRowsPerTask);
+      q4k_x8_matmul(k, t.w, first_row / kQ4KGroupRows, last_row / kQ4KGroupRows, act, act_row_bytes, n_tokens, t.y,
+                    t.n_out);
+      return;
+    }
     const WeightKernels& kernels = kernels_for(t.weight_type);
     const int64_t w_row_bytes = dtype_row_bytes(t.weight_type, k);
     const auto* weights = static_cast<const uint8_t*>(t.w);
-    const int64_t j0 = (task - (i ? chunk_end[i - 1] : 0)) * kRowsPerTask;
+    const int64_t j0 = first_row;
     const int64_t j1 = std::min(t.n_out, j0 + kRowsPerTask);
     const Path path = path_for(kernels, n_tokens);
     // For each panel call's worth of tokens, the task's rows panel_rows at a

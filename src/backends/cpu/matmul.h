@@ -35,6 +35,9 @@ struct MatMulTarget {
   int64_t n_out = 0;
   const void* w = nullptr;
   float* y = nullptr;  // n_tokens rows of n_out floats
+  // w is q4_K in 8-row groups (q4k_x8.h), read by the grouped kernel; only
+  // where q4k_x8_available() and the shape fits.
+  bool q4k_x8 = false;
 };
 
 // How matmul sums each result for this weight type and token count (the same

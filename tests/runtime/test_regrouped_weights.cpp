@@ -1,0 +1,85 @@
+// q4_K weights read in 8-row groups (graph/regrouped_weight.h): which weights
+// are regrouped, that a model's logits stay those of the row-major kernels,
+// that the copy is made on first use and counted, and HEARTH_REGROUP=0.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <vector>
+
+#include "backends/cpu/q4k_x8.h"
+#include "graph/regrouped_weight.h"
+#include "runtime/memory_report.h"
+#include "runtime/session.h"
+#include "temp_model.h"
+
+namespace hearth::runtime {
+namespace {
+
+int marked(const graph::Graph& g) {
+  int n = 0;
+  for (const graph::Weight& w : g.weights) n += w.regrouped != nullptr;
+  return n;
+}
+
+SessionOptions session_options() {
+  SessionOptions o;
+  o.n_ctx = 64;
+  o.n_threads = 2;
+  o.n_batch = 8;  // the 11-token prompt takes two passes
+  return o;
+}
+
+std::vector<std::vector<float>> logits(Session& session) {
+  std::vector<std::vector<float>> out;
+  const std::vector<int32_t> prompt = {1, 17, 99, 250, 3, 42, 7, 8, 120, 64, 5};
+  std::span<const float> l = session.decode(prompt);
+  out.emplace_back(l.begin(), l.end());
+  for (int32_t t : {11, 200, 31}) {
+    l = session.decode(std::span(&t, 1));
+    out.emplace_back(l.begin(), l.end());
+  }
+  return out;
+}
+
+TEST(RegroupedWeights, Q4KMatmulWeightsReadInGroupsGiveTheSameLogits) {
+  if (!cpu::q4k_x8_available()) GTEST_SKIP() << "this CPU (or HEARTH_ISA) lacks AVX-512 VNNI: nothing is regrouped";
+  models::SynthSpec spec = test_env::small_spec(DType::kQ4_K);
+  test_env::TempModel grouped(spec, "regroup_on");
+  const graph::Graph& g = grouped.model()->graph();
+  int q4k_matmul_weights = 0;
+  for (const graph::Weight& w : g.weights) q4k_matmul_weights += w.type == DType::kQ4_K;
+  EXPECT_GT(q4k_matmul_weights, 0);
+  EXPECT_EQ(marked(g), q4k_matmul_weights);  // all fit (256 x 256/512 shapes); the q8_0 embedding is not q4_K
+  EXPECT_EQ(graph::regrouped_bytes(g), 0);   // nothing made before a matmul reads it
+
+  ::setenv("HEARTH_REGROUP", "0", 1);
+  test_env::TempModel plain(spec, "regroup_off");
+  ::unsetenv("HEARTH_REGROUP");
+  EXPECT_EQ(marked(plain.model()->graph()), 0);
+
+  Session grouped_session(grouped.model(), session_options());
+  const auto a = logits(grouped_session);
+  int64_t expected_bytes = 0;
+  for (const graph::Weight& w : g.weights)
+    if (w.regrouped) expected_bytes += static_cast<int64_t>(cpu::q4k_x8_bytes(w.rows, w.cols));
+  EXPECT_EQ(graph::regrouped_bytes(g), expected_bytes);
+  EXPECT_EQ(memory_report(grouped_session).repacked, expected_bytes);
+  Session plain_session(plain.model(), session_options());
+  const auto b = logits(plain_session);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t step = 0; step < a.size(); ++step) {
+    double rms = 0, worst = 0;
+    for (size_t i = 0; i < a[step].size(); ++i) {
+      rms += b[step][i] * b[step][i];
+      worst = std::max(worst, static_cast<double>(std::fabs(a[step][i] - b[step][i])));
+    }
+    rms = std::sqrt(rms / static_cast<double>(a[step].size()));
+    // Only the float order of each row's sum differs; where that moves an
+    // activation's q8 rounding the logits move a little further.
+    EXPECT_LT(worst, 0.02 * rms) << "step " << step;
+  }
+}
+
+}  // namespace
+}  // namespace hearth::runtime
