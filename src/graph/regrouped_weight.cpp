@@ -23,15 +23,13 @@ bool regrouping_allowed() {
 
 int mark_regroupable(Graph& g) {
   if (!regrouping_allowed() || !cpu::q4k_x8_available()) return 0;
-  std::vector<uint8_t> other_use(g.weights.size(), 0), matmul_use(g.weights.size(), 0);
-  for (const Node& n : g.nodes) {
-    if (n.weight < 0) continue;
-    (n.op == OpKind::kMatMul ? matmul_use : other_use)[static_cast<size_t>(n.weight)] = 1;
-  }
+  std::vector<uint8_t> matmul_use(g.weights.size(), 0);
+  for (const Node& n : g.nodes)
+    if (n.weight >= 0 && n.op == OpKind::kMatMul) matmul_use[static_cast<size_t>(n.weight)] = 1;
   int marked = 0;
   for (size_t i = 0; i < g.weights.size(); ++i) {
     Weight& w = g.weights[i];
-    if (w.type != DType::kQ4_K || !matmul_use[i] || other_use[i] || !cpu::q4k_x8_fits(w.rows, w.cols)) continue;
+    if (w.type != DType::kQ4_K || !matmul_use[i] || !cpu::q4k_x8_fits(w.rows, w.cols)) continue;
     if (!w.regrouped) w.regrouped = std::make_shared<RegroupedWeight>();
     ++marked;
   }

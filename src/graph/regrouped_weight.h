@@ -25,13 +25,17 @@ struct RegroupedWeight {
   std::once_flag once;
   std::unique_ptr<uint8_t, decltype(&std::free)> bytes{nullptr, &std::free};
   std::atomic<size_t> size{0};  // set once bytes holds the copy
-  std::function<void(const void* data, size_t bytes)> release;  // optional
+  // Called with the original bytes once regrouped (the model drops their
+  // mapped pages; what other ops still read of them, a tied embedding's rows,
+  // is mapped back from the file page by page); optional.
+  std::function<void(const void* data, size_t bytes)> release;
 };
 
 // Marks the weights of g the CPU would rather read regrouped: q4_K matrices
-// whose shape fits and that only matmuls read (an embedding's rows are looked
-// up one at a time in the original layout), on a CPU with the kernel, unless
-// HEARTH_REGROUP=0. Returns how many it marked.
+// that matmuls read and whose shape fits, on a CPU with the kernel, unless
+// HEARTH_REGROUP=0. A weight other ops read as well (a tied embedding, whose
+// rows are looked up in the original layout) is read there from the mapping
+// as before. Returns how many it marked.
 int mark_regroupable(Graph& g);
 
 // The regrouped bytes of w, made on the first call (thread-safe; spread over

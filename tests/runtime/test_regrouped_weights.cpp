@@ -5,12 +5,15 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "backends/cpu/q4k_x8.h"
 #include "graph/regrouped_weight.h"
 #include "runtime/memory_report.h"
 #include "runtime/session.h"
+#include "../models/hearth_home.h"
 #include "temp_model.h"
 
 namespace hearth::runtime {
@@ -42,19 +45,23 @@ std::vector<std::vector<float>> logits(Session& session) {
   return out;
 }
 
-TEST(RegroupedWeights, Q4KMatmulWeightsReadInGroupsGiveTheSameLogits) {
-  if (!cpu::q4k_x8_available()) GTEST_SKIP() << "this CPU (or HEARTH_ISA) lacks AVX-512 VNNI: nothing is regrouped";
-  models::SynthSpec spec = test_env::small_spec(DType::kQ4_K);
-  test_env::TempModel grouped(spec, "regroup_on");
+void expect_same_logits_with_and_without(const models::SynthSpec& spec, const std::string& tag) {
+  test_env::TempModel grouped(spec, tag + "_on");
   const graph::Graph& g = grouped.model()->graph();
-  int q4k_matmul_weights = 0;
-  for (const graph::Weight& w : g.weights) q4k_matmul_weights += w.type == DType::kQ4_K;
-  EXPECT_GT(q4k_matmul_weights, 0);
-  EXPECT_EQ(marked(g), q4k_matmul_weights);  // all fit (256 x 256/512 shapes); the q8_0 embedding is not q4_K
+  std::vector<uint8_t> read_by_matmul(g.weights.size(), 0);
+  for (const graph::Node& n : g.nodes)
+    if (n.op == graph::OpKind::kMatMul) read_by_matmul[static_cast<size_t>(n.weight)] = 1;
+  int fitting = 0;
+  for (size_t i = 0; i < g.weights.size(); ++i) {
+    const graph::Weight& w = g.weights[i];
+    fitting += w.type == DType::kQ4_K && read_by_matmul[i] && cpu::q4k_x8_fits(w.rows, w.cols);
+  }
+  EXPECT_GT(fitting, 0);
+  EXPECT_EQ(marked(g), fitting);
   EXPECT_EQ(graph::regrouped_bytes(g), 0);   // nothing made before a matmul reads it
 
   ::setenv("HEARTH_REGROUP", "0", 1);
-  test_env::TempModel plain(spec, "regroup_off");
+  test_env::TempModel plain(spec, tag + "_off");
   ::unsetenv("HEARTH_REGROUP");
   EXPECT_EQ(marked(plain.model()->graph()), 0);
 
@@ -77,8 +84,34 @@ TEST(RegroupedWeights, Q4KMatmulWeightsReadInGroupsGiveTheSameLogits) {
     rms = std::sqrt(rms / static_cast<double>(a[step].size()));
     // Only the float order of each row's sum differs; where that moves an
     // activation's q8 rounding the logits move a little further.
-    EXPECT_LT(worst, 0.02 * rms) << "step " << step;
+    EXPECT_LT(worst, 0.02 * rms) << tag << " step " << step;
   }
+}
+
+TEST(RegroupedWeights, Q4KMatmulWeightsReadInGroupsGiveTheSameLogits) {
+  if (!cpu::q4k_x8_available()) GTEST_SKIP() << "this CPU (or HEARTH_ISA) lacks AVX-512 VNNI: nothing is regrouped";
+  expect_same_logits_with_and_without(test_env::small_spec(DType::kQ4_K), "regroup");
+}
+
+// A tied q4_K embedding is both the LM head (regrouped) and looked up row by
+// row in the file's layout, whose pages were dropped after the copy was made.
+TEST(RegroupedWeights, ATiedQ4KEmbeddingIsStillLookedUpFromTheFile) {
+  if (!cpu::q4k_x8_available()) GTEST_SKIP() << "this CPU (or HEARTH_ISA) lacks AVX-512 VNNI: nothing is regrouped";
+  // The default model's vocabulary (49152 rows, whole 8-row groups).
+  const std::string vocab = test_env::default_model_path();
+  if (!std::ifstream(vocab).good()) GTEST_SKIP() << "the default model is not at " << vocab << " (run scripts/setup.sh)";
+  models::SynthSpec spec = test_env::small_spec(DType::kQ4_K);
+  spec.embedding_type = DType::kQ4_K;
+  spec.tokenizer_from = vocab;
+  spec.row_pool = 64;
+  {
+    test_env::TempModel probe(spec, "regroup_tied_probe");
+    bool embedding_marked = false;
+    for (const graph::Weight& w : probe.model()->graph().weights)
+      embedding_marked = embedding_marked || (w.name == "token_embd.weight" && w.regrouped);
+    EXPECT_TRUE(embedding_marked);
+  }
+  expect_same_logits_with_and_without(spec, "regroup_tied");
 }
 
 }  // namespace
