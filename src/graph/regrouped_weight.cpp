@@ -21,7 +21,7 @@ bool regrouping_allowed() {
 
 }  // namespace
 
-int mark_regroupable(Graph& g) {
+int mark_regroupable(Graph& g, const std::function<void(const void*, size_t)>& release) {
   if (!regrouping_allowed() || !cpu::q4k_x8_available()) return 0;
   std::vector<uint8_t> matmul_use(g.weights.size(), 0);
   for (const Node& n : g.nodes)
@@ -31,6 +31,7 @@ int mark_regroupable(Graph& g) {
     Weight& w = g.weights[i];
     if (w.type != DType::kQ4_K || !matmul_use[i] || !cpu::q4k_x8_fits(w.rows, w.cols)) continue;
     if (!w.regrouped) w.regrouped = std::make_shared<RegroupedWeight>();
+    w.regrouped->release = release;
     ++marked;
   }
   return marked;

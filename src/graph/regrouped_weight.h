@@ -35,8 +35,9 @@ struct RegroupedWeight {
 // that matmuls read and whose shape fits, on a CPU with the kernel, unless
 // HEARTH_REGROUP=0. A weight other ops read as well (a tied embedding, whose
 // rows are looked up in the original layout) is read there from the mapping
-// as before. Returns how many it marked.
-int mark_regroupable(Graph& g);
+// as before. Each marked weight hands its original bytes to `release` once
+// its copy is made (optional). Returns how many it marked.
+int mark_regroupable(Graph& g, const std::function<void(const void* data, size_t bytes)>& release = {});
 
 // The regrouped bytes of w, made on the first call (thread-safe; spread over
 // pool when one is given, which must be idle); null when w is not marked.

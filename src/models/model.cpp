@@ -1,6 +1,7 @@
 #include "models/model.h"
 
 #include <chrono>
+#include <functional>
 
 #include "graph/regrouped_weight.h"
 #include "models/architectures.h"
@@ -14,10 +15,10 @@ std::shared_ptr<const Model> Model::load(const std::string& path, const FileLoad
   m->hparams_ = read_hparams(*m->file_);
   m->tokenizer_ = Tokenizer::from_gguf(*m->file_);
   m->graph_ = build_graph(*m->file_, m->hparams_);
-  graph::mark_regroupable(m->graph_);
+  std::function<void(const void*, size_t)> release;  // a mapping drops the pages its copies replace
   if (const MappedFile* mapping = m->file_->mapping())
-    for (graph::Weight& w : m->graph_.weights)
-      if (w.regrouped) w.regrouped->release = [mapping](const void* p, size_t n) { mapping->release(p, n); };
+    release = [mapping](const void* p, size_t n) { mapping->release(p, n); };
+  graph::mark_regroupable(m->graph_, release);
   for (const auto& t : m->file_->tensors()) m->weight_bytes_ += t.n_bytes();
   m->load_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return m;

@@ -180,7 +180,7 @@ TEST_P(OpenClBlockMatMul, GivesEveryCpuLevelsRowAndTileFloats) {
   const std::vector<uint8_t> w = weights(type);
   const int64_t row_bytes = dtype_row_bytes(type, k);
   int checked = 0;
-  for (const Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDot}) {
+  for (const Isa isa : kAllIsas) {
     if (!isa_supported(isa)) continue;
     const cpu::WeightKernels kn = cpu::weight_kernels(type, isa);
     const int64_t n_tokens = 5;

@@ -19,6 +19,7 @@
 #include "runtime/device_placement.h"
 #include "runtime/session.h"
 #include "../models/hearth_home.h"
+#include "logits_steps.h"
 #include "temp_model.h"
 
 namespace hearth::runtime {
@@ -48,24 +49,6 @@ std::vector<uint8_t> choose_nodes(const graph::Graph& g, int mode, uint32_t seed
   return on;
 }
 
-std::vector<std::vector<float>> run_logits(const std::shared_ptr<const models::Model>& model, graph::Offload offload,
-                                           const std::vector<int32_t>& prompt, const std::vector<int32_t>& more) {
-  SessionOptions o;
-  o.n_ctx = 64;
-  o.n_threads = 2;
-  o.n_batch = 8;  // the 11-token prompt takes two passes
-  o.offload = std::move(offload);
-  Session s(model, o);
-  std::vector<std::vector<float>> out;
-  std::span<const float> l = s.decode(prompt);
-  out.emplace_back(l.begin(), l.end());
-  for (int32_t t : more) {
-    l = s.decode(std::span(&t, 1));
-    out.emplace_back(l.begin(), l.end());
-  }
-  return out;
-}
-
 struct Case {
   const char* arch;
   DType type;
@@ -83,31 +66,24 @@ TEST_P(OffloadSynthetic, LogitsMatchTheCpuUnderEveryPlacement) {
   spec.arch = GetParam().arch;
   spec.rope_freqs = spec.arch == "llama";
   test_env::TempModel tm(spec, std::string("offload_") + spec.arch + "_" + std::string(dtype_name(spec.weight_type)));
-  const std::vector<int32_t> prompt = {1, 17, 99, 250, 3, 42, 7, 8, 120, 64, 5};
-  const std::vector<int32_t> more = {11, 200, 31};
-  const auto cpu = run_logits(tm.model(), {}, prompt, more);
+  const auto cpu = test_env::logits_steps(tm.model());
   const graph::Graph& g = tm.model()->graph();
   for (int mode = 0; mode < 4; ++mode) {
     const std::vector<uint8_t> on = choose_nodes(g, mode, 100 + mode);
-    const auto mixed = run_logits(tm.model(), {shared_device(), on}, prompt, more);
+    const auto mixed = test_env::logits_steps(tm.model(), {shared_device(), on});
     ASSERT_EQ(mixed.size(), cpu.size());
     for (size_t step = 0; step < cpu.size(); ++step) {
-      double rms = 0, worst = 0;
-      for (size_t i = 0; i < cpu[step].size(); ++i) {
-        rms += cpu[step][i] * cpu[step][i];
-        worst = std::max(worst, static_cast<double>(std::fabs(cpu[step][i] - mixed[step][i])));
-      }
-      rms = std::sqrt(rms / static_cast<double>(cpu[step].size()));
+      const test_env::LogitsGap gap = test_env::logits_gap(cpu[step], mixed[step]);
       if (GetParam().bit_exact && shared_device()->info().fp64) {
         EXPECT_EQ(0, std::memcmp(cpu[step].data(), mixed[step].data(), cpu[step].size() * sizeof(float)))
             << spec.arch << " " << dtype_name(spec.weight_type) << " placement " << mode << " step " << step
-            << ": logits differ by up to " << worst;
+            << ": logits differ by up to " << gap.worst;
         continue;
       }
       // Both sides quantize activations (q8) and round the cache to f16: a last-bit
       // difference upstream moves a rounding step, so logits differ by up to a
       // few percent of their RMS. A wrong copy or a stale value is far beyond it.
-      EXPECT_LT(worst, 0.05 * rms) << spec.arch << " " << dtype_name(spec.weight_type) << " placement " << mode
+      EXPECT_LT(gap.worst, 0.05 * gap.rms) << spec.arch << " " << dtype_name(spec.weight_type) << " placement " << mode
                                           << " step " << step;
     }
   }

@@ -14,6 +14,7 @@
 #include "runtime/memory_report.h"
 #include "runtime/session.h"
 #include "../models/hearth_home.h"
+#include "logits_steps.h"
 #include "temp_model.h"
 
 namespace hearth::runtime {
@@ -23,26 +24,6 @@ int marked(const graph::Graph& g) {
   int n = 0;
   for (const graph::Weight& w : g.weights) n += w.regrouped != nullptr;
   return n;
-}
-
-SessionOptions session_options() {
-  SessionOptions o;
-  o.n_ctx = 64;
-  o.n_threads = 2;
-  o.n_batch = 8;  // the 11-token prompt takes two passes
-  return o;
-}
-
-std::vector<std::vector<float>> logits(Session& session) {
-  std::vector<std::vector<float>> out;
-  const std::vector<int32_t> prompt = {1, 17, 99, 250, 3, 42, 7, 8, 120, 64, 5};
-  std::span<const float> l = session.decode(prompt);
-  out.emplace_back(l.begin(), l.end());
-  for (int32_t t : {11, 200, 31}) {
-    l = session.decode(std::span(&t, 1));
-    out.emplace_back(l.begin(), l.end());
-  }
-  return out;
 }
 
 void expect_same_logits_with_and_without(const models::SynthSpec& spec, const std::string& tag) {
@@ -65,26 +46,21 @@ void expect_same_logits_with_and_without(const models::SynthSpec& spec, const st
   ::unsetenv("HEARTH_REGROUP");
   EXPECT_EQ(marked(plain.model()->graph()), 0);
 
-  Session grouped_session(grouped.model(), session_options());
-  const auto a = logits(grouped_session);
+  const auto a = test_env::logits_steps(grouped.model());
   int64_t expected_bytes = 0;
   for (const graph::Weight& w : g.weights)
     if (w.regrouped) expected_bytes += static_cast<int64_t>(cpu::q4k_x8_bytes(w.rows, w.cols));
   EXPECT_EQ(graph::regrouped_bytes(g), expected_bytes);
-  EXPECT_EQ(memory_report(grouped_session).repacked, expected_bytes);
-  Session plain_session(plain.model(), session_options());
-  const auto b = logits(plain_session);
+  SessionOptions small;
+  small.n_ctx = 64;
+  EXPECT_EQ(memory_report(Session(grouped.model(), small)).repacked, expected_bytes);  // the model's copies
+  const auto b = test_env::logits_steps(plain.model());
   ASSERT_EQ(a.size(), b.size());
   for (size_t step = 0; step < a.size(); ++step) {
-    double rms = 0, worst = 0;
-    for (size_t i = 0; i < a[step].size(); ++i) {
-      rms += b[step][i] * b[step][i];
-      worst = std::max(worst, static_cast<double>(std::fabs(a[step][i] - b[step][i])));
-    }
-    rms = std::sqrt(rms / static_cast<double>(a[step].size()));
+    const test_env::LogitsGap gap = test_env::logits_gap(b[step], a[step]);
     // Only the float order of each row's sum differs; where that moves an
     // activation's q8 rounding the logits move a little further.
-    EXPECT_LT(worst, 0.02 * rms) << tag << " step " << step;
+    EXPECT_LT(gap.worst, 0.02 * gap.rms) << tag << " step " << step;
   }
 }
 

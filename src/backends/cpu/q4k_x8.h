@@ -1,4 +1,5 @@
-// q4_K weights regrouped at load time for token generation: eight rows at a
+// q4_K weights regrouped (graph/regrouped_weight.h makes the copy on a
+// weight's first matmul) for token generation above all: eight rows at a
 // time, so that one pass over a superblock multiplies eight rows by the same
 // activations and the per-block work (scales, mins, the f16 factors) is done
 // for the eight rows in one vector instead of once per row. On an AVX-512 VNNI
