@@ -81,6 +81,17 @@ int64_t regrouped_bytes(const Graph& g) {
   return total;
 }
 
+int64_t regrouped_growth_bytes(const Graph& g) {
+  int64_t growth = 0, largest = 0;
+  for (const Weight& w : g.weights) {
+    if (!w.regrouped) continue;
+    const int64_t original = dtype_row_bytes(w.type, w.cols) * w.rows;
+    growth += static_cast<int64_t>(cpu::q4k_x8_bytes(w.rows, w.cols)) - original;
+    largest = std::max(largest, original);
+  }
+  return growth + largest;
+}
+
 cpu::MatMulTarget matmul_target(const Weight& w, float* y, ThreadPool* pool) {
   if (const void* grouped = regrouped_data(w, pool)) return {w.type, w.rows, grouped, y, true};
   return {w.type, w.rows, w.data, y, false};

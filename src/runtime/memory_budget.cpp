@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/process_memory.h"
 #include "graph/executor.h"
+#include "graph/regrouped_weight.h"
 
 namespace hearth::runtime {
 namespace {
@@ -17,6 +18,7 @@ MemoryEstimate estimate_memory(const models::Model& model, const SessionShape& s
   MemoryEstimate e;
   e.n_ctx = s.n_ctx;
   e.weights = model.weight_bytes();
+  e.repacked = graph::regrouped_growth_bytes(model.graph());
   const graph::ExecutorMemory ex =
       graph::Executor::memory_needed(model.graph(), s.n_batch, s.n_ctx, s.n_threads, s.max_outputs);
   e.arena = ex.arena;
@@ -40,11 +42,11 @@ int64_t default_memory_budget() {
 
 void check_memory_budget(const MemoryEstimate& e, int64_t budget, DType kv_type) {
   if (e.total() <= budget) return;
-  std::string msg = "the model needs about " + format_bytes(e.total()) + " (weights " + format_bytes(e.weights) +
+  std::string msg = "the model needs about " + format_bytes(e.total()) + " (weights " + format_bytes(e.weights + e.repacked) +
                     ", KV cache " + format_bytes(e.kv) + " for " + std::to_string(e.n_ctx) +
                     " positions, activations " + format_bytes(e.arena + e.scratch) + ", runtime " +
                     format_bytes(e.overhead) + "), more than the memory budget of " + format_bytes(budget) + "; ";
-  const int64_t fixed = e.weights + e.arena + e.scratch + e.overhead;
+  const int64_t fixed = e.weights + e.repacked + e.arena + e.scratch + e.overhead;
   if (fixed >= budget || e.kv_per_position <= 0) {
     msg += "the weights alone do not fit: use a smaller quantization (hearth quantize) or a larger --max-memory";
   } else {

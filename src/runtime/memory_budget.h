@@ -15,6 +15,7 @@ namespace hearth::runtime {
 
 struct MemoryEstimate {
   int64_t weights = 0;      // tensor bytes of the file (all of them may become resident)
+  int64_t repacked = 0;     // what regrouped copies add (graph/regrouped_weight.h), at their peak
   int64_t arena = 0;        // planned activation arena
   int64_t arena_naive = 0;  // one buffer per activation, for comparison
   int64_t scratch = 0;      // kernel scratch
@@ -22,7 +23,7 @@ struct MemoryEstimate {
   int64_t kv_per_position = 0;
   int64_t overhead = 0;     // fixed allowance: code, tokenizer tables, thread stacks
   int64_t n_ctx = 0;        // the context the figures are for
-  int64_t total() const { return weights + arena + scratch + kv + overhead; }
+  int64_t total() const { return weights + repacked + arena + scratch + kv + overhead; }
 };
 
 MemoryEstimate estimate_memory(const models::Model& model, const SessionOptions& options);

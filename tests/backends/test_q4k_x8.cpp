@@ -1,7 +1,7 @@
 // The q4_K layout in 8-row groups (backends/cpu/q4k_x8.h): packing keeps every
 // value (the reference kernel on the packed rows against a double dot of the
-// dequantized rows), the AVX-512 VNNI kernel against the reference bit for bit,
-// and matmul_group with grouped targets against the row-major kernels.
+// dequantized rows), each x86 level's kernel (AVX2, AVX-512 VNNI) against the
+// reference bit for bit, also at the extreme values, and matmul_group with grouped targets against the row-major kernels.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -84,30 +84,82 @@ TEST(Q4KGrouped, PackedRowsGiveTheOriginalRowsDots) {
   }
 }
 
-TEST(Q4KGrouped, Avx512VnniKernelIsTheReferenceBitForBit) {
-  if (!q4k_x8_available()) GTEST_SKIP() << "this CPU (or HEARTH_ISA) lacks AVX-512 VNNI, so the grouped kernel cannot run";
+// The levels of the grouped kernel this CPU has (whatever HEARTH_ISA says).
+std::vector<Isa> grouped_kernel_levels() {
+  std::vector<Isa> levels;
+#if defined(__x86_64__)
+  if (cpu_features().avx2) levels.push_back(Isa::kAvx2);
+  if (cpu_features().avx512 && cpu_features().avx512_vnni) levels.push_back(Isa::kAvx512Vnni);
+#endif
+  return levels;
+}
+
+// Every level's kernel against the reference, in two calls over disjoint group
+// ranges as matmul's tasks make them.
+void expect_levels_match_reference(const std::vector<uint8_t>& packed, const std::vector<uint8_t>& act, int64_t rows,
+                                   int64_t k, int64_t tokens) {
+  const int64_t act_stride = dtype_row_bytes(DType::kQ8_K, k);
+  std::vector<float> want(static_cast<size_t>(tokens * rows));
+  q4k_x8_matmul_ref(k, packed.data(), 0, rows / 8, act.data(), act_stride, tokens, want.data(), rows);
+  for (Isa isa : grouped_kernel_levels()) {
+    std::vector<float> got(want.size(), -1.0f);
+    q4k_x8_matmul_isa(isa, k, packed.data(), 0, 1, act.data(), act_stride, tokens, got.data(), rows);
+    q4k_x8_matmul_isa(isa, k, packed.data(), 1, rows / 8, act.data(), act_stride, tokens, got.data(), rows);
+    ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)))
+        << isa_name(isa) << " k=" << k << " tokens=" << tokens;
+  }
+}
+
+TEST(Q4KGrouped, EachLevelsKernelIsTheReferenceBitForBit) {
+  if (grouped_kernel_levels().empty()) GTEST_SKIP() << "this CPU has neither AVX2 nor AVX-512 VNNI: no grouped kernel";
   std::mt19937 rng(2);
   for (int64_t k : {256, 512, 2048, 256 * 11}) {
     for (int64_t tokens : {1, 2, 3, 4, 5, 8, 9}) {
       const int64_t rows = 24;
       const auto w = random_q4k(rows, k, rng);
       const auto a = random_q8k(tokens, k, rng);
-      const auto p = pack(w, rows, k);
-      const int64_t act_stride = dtype_row_bytes(DType::kQ8_K, k);
-      std::vector<float> want(static_cast<size_t>(tokens * rows)), got(want.size(), -1.0f);
-      q4k_x8_matmul_ref(k, p.data(), 0, rows / 8, a.data(), act_stride, tokens, want.data(), rows);
-      // Two calls over disjoint group ranges, as matmul's tasks make them.
-      q4k_x8_matmul(k, p.data(), 0, 1, a.data(), act_stride, tokens, got.data(), rows);
-      q4k_x8_matmul(k, p.data(), 1, rows / 8, a.data(), act_stride, tokens, got.data(), rows);
-      ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << "k=" << k << " tokens=" << tokens;
+      expect_levels_match_reference(pack(w, rows, k), a, rows, k, tokens);
     }
+  }
+}
+
+// The AVX2 kernel sums a sub-block's products in int16: every value 15 against
+// activations of -128 and of 127 (and every scale and min 63) must still give
+// the reference's integers.
+TEST(Q4KGrouped, ExtremeValuesGiveTheReferencesResult) {
+  if (grouped_kernel_levels().empty()) GTEST_SKIP() << "this CPU has neither AVX2 nor AVX-512 VNNI: no grouped kernel";
+  const int64_t rows = 16, k = 512;
+  for (int8_t value : {int8_t{-128}, int8_t{127}}) {
+    std::vector<uint8_t> w(static_cast<size_t>(dtype_row_bytes(DType::kQ4_K, k) * rows), 0xff);
+    auto* blocks = reinterpret_cast<BlockQ4K*>(w.data());
+    for (int64_t b = 0; b < rows * k / kQK; ++b) {
+      blocks[b].d = f32_to_f16(1e-3f);
+      blocks[b].dmin = f32_to_f16(5e-4f);
+    }
+    const int64_t tokens = 3;
+    std::vector<uint8_t> a(static_cast<size_t>(dtype_row_bytes(DType::kQ8_K, k) * tokens));
+    auto* act = reinterpret_cast<BlockQ8K*>(a.data());
+    for (int64_t b = 0; b < tokens * k / kQK; ++b) {
+      act[b].d = 0.01f;
+      for (int8_t& q : act[b].qs) q = value;
+      for (int16_t& s : act[b].bsums) s = static_cast<int16_t>(16 * value);
+    }
+    expect_levels_match_reference(pack(w, rows, k), a, rows, k, tokens);
+    // And the reference itself: every row's dot is known.
+    std::vector<float> y(static_cast<size_t>(tokens * rows));
+    q4k_x8_matmul_ref(k, pack(w, rows, k).data(), 0, rows / 8, a.data(), dtype_row_bytes(DType::kQ8_K, k), tokens,
+                      y.data(), rows);
+    // Per superblock: total = 8 sub-blocks x 63 x (32 x 15 x value), mins = 8 x 63 x (32 x value).
+    const double per_block = 0.01 * (static_cast<double>(f16_to_f32(f32_to_f16(1e-3f))) * 8 * 63 * 32 * 15 * value -
+                                     static_cast<double>(f16_to_f32(f32_to_f16(5e-4f))) * 8 * 63 * 32 * value);
+    for (float v : y) ASSERT_NEAR(v, 2 * per_block, 1e-4 * std::fabs(2 * per_block)) << static_cast<int>(value);
   }
 }
 
 // matmul_group with grouped targets beside a row-major one (rows not a
 // multiple of 8): the same results as all row-major, to rounding.
 TEST(Q4KGrouped, MatmulGroupWithGroupedTargets) {
-  if (!q4k_x8_available()) GTEST_SKIP() << "this CPU (or HEARTH_ISA) lacks AVX-512 VNNI, so the grouped kernel cannot run";
+  if (!q4k_x8_available()) GTEST_SKIP() << "this CPU (or HEARTH_ISA) has no grouped q4_K kernel (it needs AVX2)";
   std::mt19937 rng(3);
   const int64_t k = 1024;
   for (int64_t tokens : {1, 3, 8, 70}) {

@@ -1,8 +1,10 @@
 // q4_K weights read in 8-row groups (graph/regrouped_weight.h): which weights
 // are regrouped, that a model's logits stay those of the row-major kernels,
-// that the copy is made on first use and counted, and HEARTH_REGROUP=0.
+// that the copy is made on first use, counted, and foreseen by the memory
+// estimate, and HEARTH_REGROUP=0.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -11,6 +13,7 @@
 
 #include "backends/cpu/q4k_x8.h"
 #include "graph/regrouped_weight.h"
+#include "runtime/memory_budget.h"
 #include "runtime/memory_report.h"
 #include "runtime/session.h"
 #include "../models/hearth_home.h"
@@ -41,10 +44,28 @@ void expect_same_logits_with_and_without(const models::SynthSpec& spec, const st
   EXPECT_EQ(marked(g), fitting);
   EXPECT_EQ(graph::regrouped_bytes(g), 0);   // nothing made before a matmul reads it
 
+  // The memory estimate counts what the copies will add: their growth plus the
+  // largest original, resident beside its copy while it is made.
+  int64_t growth = 0, largest = 0;
+  for (const graph::Weight& w : g.weights) {
+    if (!w.regrouped) continue;
+    const int64_t original = dtype_row_bytes(w.type, w.cols) * w.rows;
+    growth += static_cast<int64_t>(cpu::q4k_x8_bytes(w.rows, w.cols)) - original;
+    largest = std::max(largest, original);
+  }
+  EXPECT_GT(growth, 0);
+  SessionOptions estimate_options;
+  estimate_options.n_ctx = 64;
+  const MemoryEstimate estimate = estimate_memory(*grouped.model(), estimate_options);
+  EXPECT_EQ(estimate.repacked, growth + largest);
+  EXPECT_EQ(estimate.total(), estimate.weights + estimate.repacked + estimate.arena + estimate.scratch + estimate.kv +
+                                  estimate.overhead);
+
   ::setenv("HEARTH_REGROUP", "0", 1);
   test_env::TempModel plain(spec, tag + "_off");
   ::unsetenv("HEARTH_REGROUP");
   EXPECT_EQ(marked(plain.model()->graph()), 0);
+  EXPECT_EQ(estimate_memory(*plain.model(), estimate_options).repacked, 0);
 
   const auto a = test_env::logits_steps(grouped.model());
   int64_t expected_bytes = 0;
@@ -65,14 +86,14 @@ void expect_same_logits_with_and_without(const models::SynthSpec& spec, const st
 }
 
 TEST(RegroupedWeights, Q4KMatmulWeightsReadInGroupsGiveTheSameLogits) {
-  if (!cpu::q4k_x8_available()) GTEST_SKIP() << "this CPU (or HEARTH_ISA) lacks AVX-512 VNNI: nothing is regrouped";
+  if (!cpu::q4k_x8_available()) GTEST_SKIP() << "this CPU (or HEARTH_ISA) has no grouped q4_K kernel (it needs AVX2): nothing is regrouped";
   expect_same_logits_with_and_without(test_env::small_spec(DType::kQ4_K), "regroup");
 }
 
 // A tied q4_K embedding is both the LM head (regrouped) and looked up row by
 // row in the file's layout, whose pages were dropped after the copy was made.
 TEST(RegroupedWeights, ATiedQ4KEmbeddingIsStillLookedUpFromTheFile) {
-  if (!cpu::q4k_x8_available()) GTEST_SKIP() << "this CPU (or HEARTH_ISA) lacks AVX-512 VNNI: nothing is regrouped";
+  if (!cpu::q4k_x8_available()) GTEST_SKIP() << "this CPU (or HEARTH_ISA) has no grouped q4_K kernel (it needs AVX2): nothing is regrouped";
   // The default model's vocabulary (49152 rows, whole 8-row groups).
   const std::string vocab = test_env::default_model_path();
   if (!std::ifstream(vocab).good()) GTEST_SKIP() << "the default model is not at " << vocab << " (run scripts/setup.sh)";

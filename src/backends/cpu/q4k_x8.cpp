@@ -1,10 +1,13 @@
 // Grouping of q4_K rows (q4k_x8.h) and the scalar reference of its kernel.
 #include "backends/cpu/q4k_x8.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
 
 #include "core/cpu_features.h"
+#include "core/error.h"
 #include "core/half.h"
 #include "quant/blocks_kquants.h"
 
@@ -14,14 +17,21 @@ using quant::BlockQ4K;
 using quant::BlockQ8K;
 using quant::kQK;
 
-bool q4k_x8_available() {
+Isa q4k_x8_kernel_isa() {
 #if defined(__x86_64__)
-  static const bool available = best_isa() == Isa::kAvx512Vnni && cpu_features().avx512;
-  return available;
+  static const Isa isa = [] {
+    const Isa best = best_isa();
+    if (best == Isa::kAvx512Vnni && cpu_features().avx512) return Isa::kAvx512Vnni;
+    if (best == Isa::kAvx2 || best == Isa::kAvx512 || best == Isa::kAvx512Vnni) return Isa::kAvx2;
+    return Isa::kScalar;
+  }();
+  return isa;
 #else
-  return false;
+  return Isa::kScalar;
 #endif
 }
+
+bool q4k_x8_available() { return q4k_x8_kernel_isa() != Isa::kScalar; }
 
 bool q4k_x8_fits(int64_t rows, int64_t k) {
   return rows > 0 && k > 0 && rows % kQ4KGroupRows == 0 && k % kQK == 0;
@@ -61,6 +71,63 @@ void q4k_x8_pack(const void* q4k, int64_t rows, int64_t k, void* out) {
       }
     }
   }
+}
+
+namespace {
+
+#if defined(__x86_64__)
+using GroupDotFn = void (*)(int64_t nb, const BlockQ4Kx8* w, const BlockQ8K* const* a, float* const* y, int rn);
+
+GroupDotFn group_dot_for(Isa isa) {
+  const CpuFeatures& f = cpu_features();
+  if (isa == Isa::kAvx512Vnni && f.avx512 && f.avx512_vnni) return q4k_x8_group_dot_avx512vnni;
+  if (isa == Isa::kAvx2 && f.avx2) return q4k_x8_group_dot_avx2;
+  throw Error(ErrorCode::kInternal, std::string("no grouped q4_K kernel at level ") + isa_name(isa) + " on this CPU");
+}
+
+// Tokens four at a time (each unpacked weight vector serves them all), then
+// the row groups one after another: one sequential stream of weights.
+void run_groups(GroupDotFn dot, int64_t k, const void* packed, int64_t g0, int64_t g1, const void* act,
+                int64_t act_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+  const auto* w = static_cast<const BlockQ4Kx8*>(packed);
+  const int64_t nb = k / kQK;
+  const auto* act_bytes = static_cast<const uint8_t*>(act);
+  for (int64_t t0 = 0; t0 < n_tokens; t0 += 4) {
+    const int rn = static_cast<int>(std::min<int64_t>(4, n_tokens - t0));
+    const BlockQ8K* a[4];
+    for (int t = 0; t < rn; ++t) a[t] = reinterpret_cast<const BlockQ8K*>(act_bytes + (t0 + t) * act_stride);
+    for (int64_t g = g0; g < g1; ++g) {
+      float* out[4];
+      for (int t = 0; t < rn; ++t) out[t] = y + (t0 + t) * y_stride + g * kQ4KGroupRows;
+      dot(nb, w + g * nb, a, out, rn);
+    }
+  }
+}
+#endif
+
+}  // namespace
+
+void q4k_x8_matmul(int64_t k, const void* packed, int64_t g0, int64_t g1, const void* act, int64_t act_stride,
+                   int64_t n_tokens, float* y, int64_t y_stride) {
+#if defined(__x86_64__)
+  static const GroupDotFn dot = q4k_x8_available() ? group_dot_for(q4k_x8_kernel_isa()) : nullptr;
+  if (dot) {
+    run_groups(dot, k, packed, g0, g1, act, act_stride, n_tokens, y, y_stride);
+    return;
+  }
+#endif
+  (void)k, (void)packed, (void)g0, (void)g1, (void)act, (void)act_stride, (void)n_tokens, (void)y, (void)y_stride;
+  throw Error(ErrorCode::kInternal, "q4k_x8_matmul: no grouped q4_K kernel on this CPU");
+}
+
+void q4k_x8_matmul_isa(Isa isa, int64_t k, const void* packed, int64_t g0, int64_t g1, const void* act,
+                       int64_t act_stride, int64_t n_tokens, float* y, int64_t y_stride) {
+#if defined(__x86_64__)
+  run_groups(group_dot_for(isa), k, packed, g0, g1, act, act_stride, n_tokens, y, y_stride);
+#else
+  (void)k, (void)packed, (void)g0, (void)g1, (void)act, (void)act_stride, (void)n_tokens, (void)y, (void)y_stride;
+  throw Error(ErrorCode::kInternal, std::string("no grouped q4_K kernel at level ") + isa_name(isa) + " on this CPU");
+#endif
 }
 
 // Per row and token: the sub-block dots and mins terms in int32 (exact), then

@@ -19,6 +19,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/cpu_features.h"
+
+namespace hearth::quant {
+struct BlockQ8K;
+}
+
 namespace hearth::cpu {
 
 inline constexpr int64_t kQ4KGroupRows = 8;
@@ -32,7 +38,12 @@ struct BlockQ4Kx8 {
 };
 static_assert(sizeof(BlockQ4Kx8) == 1184, "8 rows of a q4_K superblock");
 
-// Whether this CPU (within HEARTH_ISA) has the grouped kernel: AVX-512 VNNI.
+// The level of the kernel q4k_x8_matmul runs on this CPU (within HEARTH_ISA):
+// kAvx512Vnni, kAvx2 (also on AVX-512 CPUs without VNNI), or kScalar where
+// there is none (not x86, or HEARTH_ISA=scalar): then nothing is grouped.
+Isa q4k_x8_kernel_isa();
+
+// Whether this CPU (within HEARTH_ISA) has a grouped kernel.
 bool q4k_x8_available();
 
 // Whether a q4_K matrix of this shape can be grouped (rows a multiple of 8, k of 256).
@@ -47,13 +58,27 @@ void q4k_x8_pack(const void* q4k, int64_t rows, int64_t k, void* out);
 
 // y[t * y_stride + 8 g + r] = row 8 g + r times activation row t, for the row
 // groups g0 <= g < g1 and n_tokens q8_K activation rows (act_stride bytes
-// apart). The AVX-512 VNNI kernel; call only where q4k_x8_available().
+// apart). The kernel of q4k_x8_kernel_isa(); call only where q4k_x8_available().
 void q4k_x8_matmul(int64_t k, const void* packed, int64_t g0, int64_t g1, const void* act, int64_t act_stride,
                    int64_t n_tokens, float* y, int64_t y_stride);
 
+// The same with the kernel of one level (kAvx2 or kAvx512Vnni), whatever
+// HEARTH_ISA says, for the tests; throws where this CPU lacks that level.
+void q4k_x8_matmul_isa(Isa isa, int64_t k, const void* packed, int64_t g0, int64_t g1, const void* act,
+                       int64_t act_stride, int64_t n_tokens, float* y, int64_t y_stride);
+
 // The same in scalar code, with the same float operations in the same order:
-// the kernel's result bit for bit (the tests' reference).
+// every kernel's result bit for bit (the tests' reference).
 void q4k_x8_matmul_ref(int64_t k, const void* packed, int64_t g0, int64_t g1, const void* act, int64_t act_stride,
                        int64_t n_tokens, float* y, int64_t y_stride);
+
+#if defined(__x86_64__)
+// One row group against rn (1 to 4) activation rows a[t] (nb superblocks each),
+// writing the 8 results of token t to y[t][0..7]; q4k_x8_matmul walks groups
+// and tokens with these.
+void q4k_x8_group_dot_avx2(int64_t nb, const BlockQ4Kx8* w, const quant::BlockQ8K* const* a, float* const* y, int rn);
+void q4k_x8_group_dot_avx512vnni(int64_t nb, const BlockQ4Kx8* w, const quant::BlockQ8K* const* a, float* const* y,
+                                 int rn);
+#endif
 
 }  // namespace hearth::cpu

@@ -1,0 +1,70 @@
+// The AVX2 kernel of the grouped q4_K layout (q4k_x8.h), for CPUs without
+// AVX-512 VNNI: eight rows per 256-bit vector, one 32-bit lane per row. Each
+// 4-byte group of activations is broadcast and vpmaddubsw multiplies it by four
+// values of every row, giving two int16 pair sums per lane. The eight products
+// of a sub-block stay in int16 (at most 8 x 2 x 15 x 128 = 30720 in magnitude,
+// so never saturated), and vpmaddwd multiplies them by the rows' sub-block
+// scales as it widens them to int32: the same integers as the reference, so the
+// same floats. Up to four tokens share each unpacked weight vector.
+#include "backends/cpu/q4k_x8.h"
+
+#if defined(__x86_64__)
+#include "backends/cpu/q4k_x8_x86-inl.h"
+
+namespace hearth::cpu {
+namespace {
+
+using q4kx8::broadcast4;
+
+template <int RN>
+HEARTH_Q4KX8_AVX2 void group_dot(int64_t nb, const BlockQ4Kx8* w, const quant::BlockQ8K* const* a, float* const* y) {
+  __m256 acc[RN];
+  for (int t = 0; t < RN; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const BlockQ4Kx8& x = w[b];
+    const quant::BlockQ8K* ab[RN];
+    for (int t = 0; t < RN; ++t) ab[t] = a[t] + b;
+    __m256i total[RN], mins[RN];
+    for (int t = 0; t < RN; ++t) total[t] = _mm256_setzero_si256();
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) {
+      __m256i lo[4], hi[4];
+#pragma GCC unroll 4
+      for (int p = 0; p < 4; ++p) q4kx8::unpack_nibbles(x.qs[j][p], lo[p], hi[p]);
+      // Row r's scale in both int16 halves of lane r.
+      const __m256i sc32 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x.scales[j])));
+      const __m256i sc = _mm256_or_si256(sc32, _mm256_slli_epi32(sc32, 16));
+#pragma GCC unroll 4
+      for (int t = 0; t < RN; ++t) {
+        const int8_t* q8 = ab[t]->qs + 32 * j;
+        __m256i s_lo = _mm256_maddubs_epi16(lo[0], broadcast4(q8));
+        __m256i s_hi = _mm256_maddubs_epi16(hi[0], broadcast4(q8 + 4));
+#pragma GCC unroll 3
+        for (int p = 1; p < 4; ++p) {
+          s_lo = _mm256_add_epi16(s_lo, _mm256_maddubs_epi16(lo[p], broadcast4(q8 + 8 * p)));
+          s_hi = _mm256_add_epi16(s_hi, _mm256_maddubs_epi16(hi[p], broadcast4(q8 + 8 * p + 4)));
+        }
+        total[t] = _mm256_add_epi32(total[t], _mm256_madd_epi16(_mm256_add_epi16(s_lo, s_hi), sc));
+      }
+    }
+    q4kx8::superblock_mins<RN>(x, ab, mins);
+    q4kx8::superblock_scale<RN>(x, ab, total, mins, acc);
+  }
+  for (int t = 0; t < RN; ++t) _mm256_storeu_ps(y[t], acc[t]);
+}
+
+}  // namespace
+
+void q4k_x8_group_dot_avx2(int64_t nb, const BlockQ4Kx8* w, const quant::BlockQ8K* const* a, float* const* y,
+                           int rn) {
+  switch (rn) {
+    case 1: group_dot<1>(nb, w, a, y); break;
+    case 2: group_dot<2>(nb, w, a, y); break;
+    case 3: group_dot<3>(nb, w, a, y); break;
+    default: group_dot<4>(nb, w, a, y); break;
+  }
+}
+
+}  // namespace hearth::cpu
+
+#endif
