@@ -24,7 +24,10 @@ HEARTH_Q4KX8_AVX2 void group_dot(int64_t nb, const BlockQ4Kx8* w, const quant::B
     const BlockQ4Kx8& x = w[b];
     const quant::BlockQ8K* ab[RN];
     for (int t = 0; t < RN; ++t) ab[t] = a[t] + b;
+    // The mins first: they lie before the values, and reading the superblock
+    // in address order streams from memory faster (q4k_x8_avx512vnni.cpp).
     __m256i total[RN], mins[RN];
+    q4kx8::superblock_mins<RN>(x, ab, mins);
     for (int t = 0; t < RN; ++t) total[t] = _mm256_setzero_si256();
 #pragma GCC unroll 8
     for (int j = 0; j < 8; ++j) {
@@ -47,7 +50,6 @@ HEARTH_Q4KX8_AVX2 void group_dot(int64_t nb, const BlockQ4Kx8* w, const quant::B
         total[t] = _mm256_add_epi32(total[t], _mm256_madd_epi16(_mm256_add_epi16(s_lo, s_hi), sc));
       }
     }
-    q4kx8::superblock_mins<RN>(x, ab, mins);
     q4kx8::superblock_scale<RN>(x, ab, total, mins, acc);
   }
   for (int t = 0; t < RN; ++t) _mm256_storeu_ps(y[t], acc[t]);
