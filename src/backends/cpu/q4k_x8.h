@@ -2,11 +2,13 @@
 // weight's first matmul) for token generation above all: eight rows at a
 // time, so that one pass over a superblock multiplies eight rows by the same
 // activations and the per-block work (scales, mins, the f16 factors) is done
-// for the eight rows in one vector instead of once per row. On an AVX-512 VNNI
-// CPU (Zen 4) this doubles the rate at which a q4_K matvec consumes weights,
-// where the per-row kernel was limited by its arithmetic, not by memory
-// (bench_kernels gemv_l3, one thread: 19.2 to 38.5 GB/s; from memory 13.9 to
-// 23.0 GB/s; 64-token gemm 163 to 198 GFLOP/s).
+// for the eight rows in one vector instead of once per row. On a Zen 4 this
+// doubles the rate at which a q4_K matvec consumes weights, where the per-row
+// kernel was limited by its arithmetic, not by memory (bench_kernels, one
+// thread, row kernel vs grouped: gemv_l3 21 vs 41 GB/s, gemv from memory 20 vs
+// 29 GB/s; 64-token gemm about equal, 210 GFLOP/s, with the AVX-512 VNNI
+// kernel; at HEARTH_ISA=avx2 gemm64 124 vs 167 GFLOP/s). One token runs the
+// AVX2 kernel on every x86 CPU (q4k_x8_avx512vnni.cpp says why).
 //
 // Layout of one group of 8 rows, superblock by superblock (BlockQ4Kx8): the
 // rows' f16 d and dmin, their 6-bit sub-block scales and mins unpacked to
