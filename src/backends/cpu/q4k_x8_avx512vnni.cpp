@@ -16,7 +16,6 @@
 #if defined(__x86_64__)
 #include "backends/cpu/q4k_x8_x86-inl.h"
 
-
 #define HEARTH_AVX512VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 
 namespace hearth::cpu {

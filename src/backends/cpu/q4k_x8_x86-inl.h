@@ -1,6 +1,6 @@
 // The parts the x86 kernels of the grouped q4_K layout (q4k_x8.h) share: the
-// activation broadcasts, the mins term of a superblock and the float scaling
-// that ends it. Everything here uses AVX2 (with FMA and F16C) instructions, so
+// activation broadcasts, the nibble unpacking and the float scaling that ends
+// a superblock. Everything here uses AVX2 (with FMA and F16C) instructions, so
 // it inlines into the AVX2 kernel and into the AVX-512 VNNI one alike. Include
 // only from those kernel files (x86, functions compiled with target attributes).
 #pragma once
@@ -33,28 +33,6 @@ HEARTH_Q4KX8_AVX2 inline void unpack_nibbles(const uint8_t* q32, __m256i& lo, __
   const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q32));
   lo = _mm256_and_si256(q, low4);
   hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
-}
-
-// mins[t] (one int32 lane per row) = sum over sub-blocks j of the row's min j
-// times the activation's sum over sub-block j, for the superblock x and
-// activation superblocks a[t]. Sub-blocks go in pairs: each lane holds a row's
-// two mins as int16 and vpmaddwd multiplies them by the two activation sums.
-template <int RN>
-HEARTH_Q4KX8_AVX2 inline void superblock_mins(const BlockQ4Kx8& x, const BlockQ8K* const* a, __m256i* mins) {
-  for (int t = 0; t < RN; ++t) mins[t] = _mm256_setzero_si256();
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) {
-    // mins[2i][0..7] and mins[2i+1][0..7] interleaved row by row, widened to int16.
-    const __m128i two = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x.mins[2 * i]));
-    const __m256i m16 = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(two, _mm_srli_si128(two, 8)));
-#pragma GCC unroll 4
-    for (int t = 0; t < RN; ++t) {
-      const int16_t* bs = a[t]->bsums + 4 * i;  // q8_K sums of 16: two per sub-block
-      const int32_t s0 = bs[0] + bs[1], s1 = bs[2] + bs[3];
-      const int32_t pair = static_cast<int32_t>(static_cast<uint32_t>(s0 & 0xffff) | (static_cast<uint32_t>(s1) << 16));
-      mins[t] = _mm256_add_epi32(mins[t], _mm256_madd_epi16(m16, _mm256_set1_epi32(pair)));
-    }
-  }
 }
 
 // acc[t] += d * a.d * total - dmin * a.d * mins, in the reference's order
