@@ -2,6 +2,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <vector>
+
 #include "core/mapped_file.h"
 #include "gguf_test_util.h"
 
@@ -12,10 +15,16 @@ using formats::testing::expect_error;
 using formats::testing::ScratchDir;
 using formats::testing::write_bytes;
 
+// n bytes of the pattern i * mul + add, so that a misplaced page shows.
+std::vector<uint8_t> patterned_bytes(size_t n, unsigned mul, unsigned add) {
+  std::vector<uint8_t> bytes(n);
+  for (size_t i = 0; i < n; ++i) bytes[i] = static_cast<uint8_t>(i * mul + add);
+  return bytes;
+}
+
 TEST(MappedFile, MapsTheWholeFile) {
   ScratchDir dir;
-  std::vector<uint8_t> bytes(10000);
-  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 7 + 3);
+  const std::vector<uint8_t> bytes = patterned_bytes(10000, 7, 3);
   const std::string path = dir.file("data.bin");
   write_bytes(path, bytes);
   auto file = MappedFile::open(path);
@@ -29,8 +38,7 @@ TEST(MappedFile, MapsTheWholeFile) {
 // outside the mapping or on a heap copy are ignored.
 TEST(MappedFile, ReleasedPagesReadBackTheFilesBytes) {
   ScratchDir dir;
-  std::vector<uint8_t> bytes(5 * 4096 + 123);
-  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 31 + 5);
+  const std::vector<uint8_t> bytes = patterned_bytes(5 * 4096 + 123, 31, 5);
   const std::string path = dir.file("data.bin");
   write_bytes(path, bytes);
   auto file = MappedFile::open(path);
@@ -48,8 +56,7 @@ TEST(MappedFile, ReleasedPagesReadBackTheFilesBytes) {
 
 TEST(MappedFile, ReadIntoHeapGivesTheSameBytes) {
   ScratchDir dir;
-  std::vector<uint8_t> bytes(3 * 4096 + 17);
-  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 13 + 1);
+  const std::vector<uint8_t> bytes = patterned_bytes(3 * 4096 + 17, 13, 1);
   const std::string path = dir.file("data.bin");
   write_bytes(path, bytes);
   FileLoadOptions heap;
