@@ -36,7 +36,7 @@ struct BenchFlags {
 std::string dominant_type(const graph::Graph& g) {
   std::map<std::string, int64_t> bytes;
   for (const graph::Weight& w : g.weights)
-    if (w.rows > 1) bytes[std::string(dtype_name(w.type))] += dtype_row_bytes(w.type, w.cols) * w.rows;
+    if (w.rows > 1) bytes[std::string(dtype_name(w.type))] += graph::weight_bytes(w);
   std::string best;
   int64_t most = -1;
   for (const auto& [name, b] : bytes)

@@ -45,7 +45,7 @@ DeviceExecutor::DeviceExecutor(const Graph& graph, int64_t arena_bytes, int64_t 
                                                    ") cannot run on the OpenCL device");
     if (node.weight >= 0 && !weights_.count(node.weight)) {
       const Weight& w = graph.weights[static_cast<size_t>(node.weight)];
-      const int64_t bytes = dtype_row_bytes(w.type, w.cols) * w.rows;
+      const int64_t bytes = weight_bytes(w);
       opencl::Buffer b = device_.alloc(bytes, "weight " + w.name);
       device_.write(b, 0, w.data, bytes);
       memory_.weights += bytes;

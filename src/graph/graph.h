@@ -50,6 +50,9 @@ struct Weight {
   std::shared_ptr<RegroupedWeight> regrouped;
 };
 
+// The bytes of w's data in its own type (rows of cols elements).
+inline int64_t weight_bytes(const Weight& w) { return dtype_row_bytes(w.type, w.cols) * w.rows; }
+
 struct Value {
   std::string name;
   int64_t cols = 0;

@@ -69,7 +69,7 @@ const void* regrouped_data(const Weight& w, ThreadPool* pool) {
     }
     r.bytes.reset(static_cast<uint8_t*>(p));
     r.size.store(size);
-    if (r.release) r.release(w.data, static_cast<size_t>(dtype_row_bytes(w.type, w.cols) * w.rows));
+    if (r.release) r.release(w.data, static_cast<size_t>(weight_bytes(w)));
   });
   return r.bytes.get();
 }
@@ -85,7 +85,7 @@ int64_t regrouped_growth_bytes(const Graph& g) {
   int64_t growth = 0, largest = 0;
   for (const Weight& w : g.weights) {
     if (!w.regrouped) continue;
-    const int64_t original = dtype_row_bytes(w.type, w.cols) * w.rows;
+    const int64_t original = weight_bytes(w);
     growth += static_cast<int64_t>(cpu::q4k_x8_bytes(w.rows, w.cols)) - original;
     largest = std::max(largest, original);
   }

@@ -49,7 +49,7 @@ void expect_same_logits_with_and_without(const models::SynthSpec& spec, const st
   int64_t growth = 0, largest = 0;
   for (const graph::Weight& w : g.weights) {
     if (!w.regrouped) continue;
-    const int64_t original = dtype_row_bytes(w.type, w.cols) * w.rows;
+    const int64_t original = graph::weight_bytes(w);
     growth += static_cast<int64_t>(cpu::q4k_x8_bytes(w.rows, w.cols)) - original;
     largest = std::max(largest, original);
   }
